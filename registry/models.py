@@ -32,6 +32,7 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -131,7 +132,10 @@ class PopulationCell(Base):
     """A cell (or point) of a population layer: its centre point, optional polygon and count."""
 
     __tablename__ = "population_cell"
-    __table_args__ = (Index("ix_population_cell_layer_id", "layer_id"),)
+    __table_args__ = (
+        Index("ix_population_cell_layer_id", "layer_id"),
+        Index("ix_population_cell_geom_geog", text("geography(geom)"), postgresql_using="gist"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     layer_id: Mapped[int] = mapped_column(ForeignKey("population_layer.id", ondelete="CASCADE"))
@@ -174,6 +178,7 @@ class Facility(Base):
         UniqueConstraint("source", "external_id", name="uq_facility_source_external_id"),
         Index("ix_facility_kind", "kind"),
         Index("ix_facility_district_code", "district_code"),
+        Index("ix_facility_geom_geog", text("geography(geom)"), postgresql_using="gist"),
     )
 
     id: Mapped[intpk]
@@ -271,6 +276,7 @@ class Kindergarten(Facility):
     """幼儿园 — attributes of 郑政办〔2019〕31号 and 郑政办〔2018〕69号."""
 
     __tablename__ = "kindergarten"
+    __table_args__ = (Index("ix_kindergarten_entrance_geog", text("geography(entrance)"), postgresql_using="gist"),)
     __mapper_args__ = {"polymorphic_identity": "kindergarten"}
 
     id: Mapped[int] = _facility_fk()
