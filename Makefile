@@ -60,7 +60,9 @@ stop:
 lint: venv
 	$(PY) -m ruff check registry maps tests bench scripts || true
 
-translations: venv
+translations: venv  ## re-extract messages, merge into the zh catalogue, compile
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o registry/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i registry/translations/messages.pot -d registry/translations
 	$(VENV)/bin/pybabel compile -d registry/translations
 
 bench: venv

@@ -35,7 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SECRET_KEY=settings.secret_key,
         DATABASE_URL=settings.database_url,
         JSON_AS_ASCII=False,
-        BABEL_DEFAULT_LOCALE="zh_CN",
+        BABEL_DEFAULT_LOCALE="zh",
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).resolve().parent / "translations"),
         MAX_CONTENT_LENGTH=200 * 1024 * 1024,
     )

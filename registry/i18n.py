@@ -1,6 +1,6 @@
 """Chinese-first interface with an English toggle (Flask-Babel).
 
-Message ids are English; ``translations/zh_CN`` holds the Chinese catalogue.
+Message ids are English; ``translations/zh`` holds the Chinese catalogue.
 The language is chosen by ``?lang=zh|en`` (remembered in a cookie), else by
 the cookie, else Chinese.
 """
@@ -10,14 +10,14 @@ from __future__ import annotations
 from flask import Flask, Response, request
 from flask_babel import Babel
 
-LANGUAGES = {"zh": "zh_CN", "en": "en"}
+LANGUAGES = ("zh", "en")
 COOKIE = "lang"
 
 
 def select_locale() -> str:
     """Locale for the current request (Chinese unless English was chosen)."""
     choice = request.args.get("lang") or request.cookies.get(COOKIE) or "zh"
-    return LANGUAGES.get(choice, "zh_CN")
+    return choice if choice in LANGUAGES else "zh"
 
 
 def current_lang() -> str:
