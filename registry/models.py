@@ -26,6 +26,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB as JSONB_TYPE
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SRID = 4326
@@ -167,6 +169,14 @@ class ImportBatch(Base):
     n_flagged: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="committed")  # committed | rolled_back
     note: Mapped[opt_str]
+    # Added by the importer (migration 0004_import).
+    n_rows: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    n_needs_coordinates: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    n_warnings: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    mode: Mapped[str | None] = mapped_column(String(16))  # reject-file | import-valid
+    file_format: Mapped[str | None] = mapped_column(String(8))  # csv | xlsx
+    rolled_back_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    rolled_back_by: Mapped[opt_str]
 
 
 # --------------------------------------------------------------------------- facilities
@@ -397,3 +407,50 @@ KIND_MODELS: dict[str, type[Facility]] = {
     "kindergarten": Kindergarten,
 }
 """Model class per kind identifier (the values of :class:`registry.kinds.FacilityKind`)."""
+
+
+# --------------------------------------------------------------------------- import history (0004_import)
+class ImportChange(Base):
+    """Before-image of a facility that an import batch *updated*, so a rollback restores it exactly.
+
+    ``before_facility`` / ``before_detail`` are ``to_jsonb`` of the ``facility`` and kind-table rows with
+    geometries as hex EWKB.  Facilities a batch *created* carry its ``batch_id`` and need no image.
+    """
+
+    __tablename__ = "import_change"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), primary_key=True)
+    facility_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    before_facility: Mapped[dict[str, Any]] = mapped_column(JSONB_TYPE)
+    before_detail: Mapped[dict[str, Any]] = mapped_column(JSONB_TYPE)
+    previous_batch_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class ImportReport(Base):
+    """The error report of a batch (gzip of the CSV the clerk downloads), and its issues as JSON."""
+
+    __tablename__ = "import_report"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), primary_key=True)
+    report_csv_gz: Mapped[bytes | None] = mapped_column(LargeBinary)
+    issues: Mapped[list[Any]] = mapped_column(JSONB_TYPE, default=list)
+
+
+class ReviewFlag(Base):
+    """A record to look at: a near-duplicate of another facility, or a point outside Zhengzhou."""
+
+    __tablename__ = "review_flag"
+    __table_args__ = (Index("ix_review_flag_status", "status"),)
+
+    id: Mapped[intpk]
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), index=True)
+    facility_id: Mapped[int] = mapped_column(ForeignKey("facility.id", ondelete="CASCADE"), index=True)
+    other_facility_id: Mapped[int | None] = mapped_column(ForeignKey("facility.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(32))  # near_duplicate | outside_city
+    similarity: Mapped[opt_float]
+    distance_m: Mapped[opt_float]
+    detail: Mapped[opt_str]
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default=text("'open'"))
+    created_at: Mapped[created_ts]

@@ -84,3 +84,185 @@ def in_bbox(geom: ColumnElement, bbox: tuple[float, float, float, float]) -> Col
     """``geom`` intersects a lon/lat bounding box (minx, miny, maxx, maxy)."""
     minx, miny, maxx, maxy = (float(v) for v in bbox)
     return and_(geom.op("&&")(func.ST_MakeEnvelope(minx, miny, maxx, maxy, SRID)))
+
+
+# --------------------------------------------------------------------------- importer (set-based)
+# Builders used by registry.importer on its staging tables: they take column
+# expressions so one statement handles every row of a batch.
+def point_from_lonlat(lon: ColumnElement, lat: ColumnElement) -> ColumnElement:
+    """``ST_SetSRID(ST_MakePoint(lon, lat), 4326)`` of two columns."""
+    return func.ST_SetSRID(func.ST_MakePoint(lon, lat), SRID)
+
+
+def select_unit_pieces(max_vertices: int = 64) -> Select:
+    """County districts and functional zones cut by ``ST_Subdivide`` into small pieces.
+
+    Point-in-polygon against pieces of at most ``max_vertices`` vertices, behind
+    a GiST index, is fast and independent of how ragged a boundary is.
+    Columns: ``code``, ``level`` (``county`` | ``zone``), ``geom`` (left untyped so the statement can
+    feed ``CREATE TABLE … AS`` without GeoAlchemy2 wrapping it in ``ST_AsEWKB``).
+    """
+    from sqlalchemy import union_all
+    from sqlalchemy.types import NullType
+
+    from registry.models import CensusUnit
+
+    counties = select(District.adcode.label("code"), literal("county").label("level"),
+                      func.ST_Subdivide(District.geom, max_vertices, type_=NullType).label("geom")).where(District.level == "county")
+    zones = select(CensusUnit.code.label("code"), literal("zone").label("level"),
+                   func.ST_Subdivide(CensusUnit.geom, max_vertices, type_=NullType).label("geom")).where(
+        CensusUnit.unit_type == "functional_zone")
+    return union_all(counties, zones)
+
+
+def intersects(a: ColumnElement, b: ColumnElement) -> ColumnElement:
+    """``ST_Intersects(a, b)`` (planar, index-assisted)."""
+    return func.ST_Intersects(a, b)
+
+
+def within_metres(a: ColumnElement, b: ColumnElement, metres: float) -> ColumnElement:
+    """``a`` within ``metres`` of ``b`` (geodesic, served by the geography GiST indexes)."""
+    return func.ST_DWithin(geography(a), geography(b), float(metres))
+
+
+def distance_between_m(a: ColumnElement, b: ColumnElement) -> ColumnElement:
+    """Geodesic distance in metres between two geometry columns."""
+    return func.ST_Distance(geography(a), geography(b))
+
+
+def ewkb_hex(geom: ColumnElement) -> ColumnElement:
+    """Hex EWKB text of a geometry (exact, SRID included: used for before-images)."""
+    return func.encode(func.ST_AsEWKB(geom), "hex")
+
+
+def spatial_sort_key(geom: ColumnElement) -> ColumnElement:
+    """A key that orders points along a space-filling curve (locality for bulk GiST inserts)."""
+    return func.ST_GeoHash(geom, 12)
+
+
+def lonlat_of(geom: ColumnElement) -> tuple[ColumnElement, ColumnElement]:
+    """Longitude and latitude (``ST_X``, ``ST_Y``) of a point column."""
+    return func.ST_X(geom), func.ST_Y(geom)
+
+
+# --- coverage
+# Builders used by registry.coverage (population layers, facility supply,
+# census units).  Distances themselves are computed in Python on EPSG:4547
+# coordinates (KD-tree); these statements only read and write the layers.
+# Imports are local so that this section only adds lines to the file.
+
+def select_population_layers() -> Select:
+    """Every population layer with its number of cells and total population."""
+    from registry.models import PopulationCell, PopulationLayer
+
+    stats = (
+        select(PopulationCell.layer_id, func.count().label("n_cells"),
+               func.coalesce(func.sum(PopulationCell.population), 0).label("total_population"))
+        .group_by(PopulationCell.layer_id).subquery("layer_stats")
+    )
+    return (
+        select(PopulationLayer, func.coalesce(stats.c.n_cells, 0).label("n_cells"),
+               func.coalesce(stats.c.total_population, 0).label("total_population"))
+        .outerjoin(stats, stats.c.layer_id == PopulationLayer.id)
+        .order_by(PopulationLayer.name)
+    )
+
+
+def select_population_layer(name: str) -> Select:
+    """The population layer called ``name``."""
+    from registry.models import PopulationLayer
+
+    return select(PopulationLayer).where(PopulationLayer.name == name)
+
+
+def select_layer_cells_copy(layer_id: int) -> Select:
+    """Cells of a layer as fixed-width columns for a binary ``COPY``.
+
+    Columns: ``id`` (bigint), ``lon``, ``lat``, ``population`` (float8) and
+    ``census_code`` as an integer (0 when unknown), so every row has the same
+    width and the client can read the binary stream with one numpy call.
+    """
+    from sqlalchemy import BigInteger, Float, Integer, cast
+
+    from registry.models import PopulationCell as C
+
+    return (
+        select(cast(C.id, BigInteger).label("id"), cast(func.ST_X(C.geom), Float).label("lon"),
+               cast(func.ST_Y(C.geom), Float).label("lat"), cast(C.population, Float).label("population"),
+               func.coalesce(cast(func.nullif(C.census_code, ""), Integer), 0).label("census_code"))
+        .where(C.layer_id == int(layer_id))
+        .order_by(C.id)
+    )
+
+
+def select_layer_cells(layer_id: int, ids: Sequence[int] | None = None) -> Select:
+    """Cells of a layer: id, lon, lat, population, census code, and the cell polygon as GeoJSON if stored."""
+    from registry.models import PopulationCell as C
+
+    stmt = select(C.id, func.ST_X(C.geom).label("lon"), func.ST_Y(C.geom).label("lat"), C.population,
+                  C.census_code, func.ST_AsGeoJSON(C.cell, 7).label("cell_geojson")).where(C.layer_id == int(layer_id))
+    if ids is not None:
+        stmt = stmt.where(C.id.in_([int(i) for i in ids]))
+    return stmt.order_by(C.id)
+
+
+def update_layer_census_codes(layer_id: int) -> Update:
+    """Give each cell of a layer the code of the census unit containing its centre (NULL outside)."""
+    from registry.models import PopulationCell as C
+
+    containing = (
+        select(CensusUnit.code).where(func.ST_Intersects(CensusUnit.geom, C.geom))
+        .order_by(CensusUnit.code).limit(1).scalar_subquery()
+    )
+    return (update(C).values(census_code=containing).where(C.layer_id == int(layer_id))
+            .execution_options(synchronize_session=False))
+
+
+def select_census_units() -> Select:
+    """The census units (code, name, type, 2020 population) with their polygon as WKB."""
+    return select(CensusUnit.code, CensusUnit.name, CensusUnit.unit_type, CensusUnit.pop_2020,
+                  func.ST_AsBinary(CensusUnit.geom).label("wkb")).order_by(CensusUnit.code)
+
+
+def select_coverage_facilities(kind: str, statuses: Sequence[str] | None = None,
+                               equals: dict[str, object] | None = None, capacity_field: str | None = None,
+                               created_before: object | None = None, district: str | None = None) -> Select:
+    """Facilities of one kind for a coverage analysis: id, name, status, lon, lat, capacity.
+
+    Parameters
+    ----------
+    kind : str
+        Facility kind (its model is joined).
+    statuses : sequence of str, optional
+        Keep these ``status`` values only.
+    equals : dict, optional
+        Attribute equality filters (``{"operator_type": "public"}``); ``None``
+        as a value matches unknown (NULL).
+    capacity_field : str, optional
+        Attribute returned as ``capacity`` (NULL when absent).
+    created_before : datetime, optional
+        Only facilities recorded before this instant (as-of date).
+    district : str, optional
+        Administrative district adcode (``facility.district_code``).
+    """
+    from sqlalchemy import Float, cast, null
+
+    from registry.models import KIND_MODELS
+
+    model = KIND_MODELS[kind]
+    capacity = cast(getattr(model, capacity_field), Float) if capacity_field else cast(null(), Float)
+    stmt = select(model.id, model.name, model.status, func.ST_X(model.geom).label("lon"),
+                  func.ST_Y(model.geom).label("lat"), capacity.label("capacity")).where(Facility.kind == kind)
+    if hasattr(Facility, "deleted_at"):
+        stmt = stmt.where(Facility.deleted_at.is_(None))
+    if statuses:
+        stmt = stmt.where(Facility.status.in_(list(statuses)))
+    for name, value in (equals or {}).items():
+        column = getattr(model, name)
+        stmt = stmt.where(column.is_(None) if value is None else column == value)
+    if created_before is not None:
+        stmt = stmt.where(Facility.created_at < created_before)
+    if district:
+        stmt = stmt.where(Facility.district_code == district)
+    return stmt.order_by(model.id)
+
