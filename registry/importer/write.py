@@ -1,0 +1,418 @@
+"""Staging, set-based checks and the atomic commit of an import.
+
+Valid rows are streamed with ``COPY`` into one temporary staging table per
+kind.  Then, set-based (one statement for all rows, never one per row):
+
+1. each staged point gets its county district by point-in-polygon against
+   the districts cut into small pieces (:func:`registry.spatial.select_unit_pieces`),
+   and its existing record by ``(source, external_id)``;
+2. declared-district mismatches, points outside Zhengzhou and existing ids
+   of another kind are read back as warnings/rejections;
+3. on commit: before-images of updated rows go to ``import_change``, existing
+   rows are updated and new ones inserted (``INSERT … SELECT``), and
+   near-duplicates (same kind, similar name, within 30 m) are flagged in
+   ``review_flag``.
+
+Everything happens inside one savepoint: a dry run (preview) or any error
+rolls it back, leaving nothing behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import shapely
+from geoalchemy2 import Geometry
+from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, Text, literal_column, select, text
+
+from registry import spatial
+from registry.importer.validate import KindRows
+from registry.kinds import KIND_SPECS, FacilityKind
+from registry.models import KIND_MODELS, SRID
+
+NEAR_DUPLICATE_METRES = 30.0
+NAME_SIMILARITY = 0.4
+"""pg_trgm similarity of normalised names from which two nearby records count as near-duplicates."""
+
+COMMON_STAGE_COLUMNS = ("row_no", "source", "external_id", "name", "address", "declared_district",
+                        "declared_code", "status", "geom")
+FACILITY_COPY_COLUMNS = ("source", "external_id", "name", "address", "declared_district", "status")
+
+
+def _sql(expr: Any) -> str:
+    """Render a :mod:`registry.spatial` expression as SQL text (for statements on temporary tables)."""
+    from sqlalchemy.dialects import postgresql
+
+    return str(expr.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+
+
+def _col(name: str) -> Any:
+    return literal_column(name)
+
+
+def _norm_name(column: str) -> str:
+    """SQL of a name normalised for comparison: lower case, no spaces or punctuation."""
+    return f"lower(regexp_replace({column}, '[[:space:][:punct:]（）【】《》，。、·]+', '', 'g'))"
+
+
+@dataclass
+class KindStage:
+    """The staging table of one kind."""
+
+    kind: FacilityKind
+    table: Table
+    field_names: tuple[str, ...]
+    geometry_fields: tuple[str, ...]
+    rows: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    @property
+    def ready(self) -> str:
+        return f"imp_ready_{self.kind.value}"
+
+    @property
+    def model_table(self) -> str:
+        return KIND_MODELS[self.kind.value].__table__.name
+
+
+def _stage_table(kind: FacilityKind) -> KindStage:
+    model = KIND_MODELS[kind.value].__table__
+    names = tuple(f.name for f in KIND_SPECS[kind].fields)
+    cols: list[Column] = [
+        Column("row_no", Integer), Column("source", Text), Column("external_id", Text), Column("name", Text),
+        Column("address", Text), Column("declared_district", Text), Column("declared_code", String(6)),
+        Column("status", String(32)), Column("geom", Geometry("POINT", srid=SRID, spatial_index=False)),
+    ]
+    geoms = []
+    for name in names:
+        typ = model.c[name].type
+        if isinstance(typ, Geometry):
+            typ = Geometry(typ.geometry_type, srid=SRID, spatial_index=False)
+            geoms.append(name)
+        cols.append(Column(name, typ))
+    table = Table(f"imp_stage_{kind.value}", MetaData(), *cols, prefixes=["TEMPORARY"])
+    return KindStage(kind=kind, table=table, field_names=names, geometry_fields=tuple(geoms))
+
+
+@dataclass
+class Staging:
+    """The staging tables of one import, on one connection (inside the import's savepoint)."""
+
+    conn: Connection
+    stages: dict[FacilityKind, KindStage] = field(default_factory=dict)
+
+    def stage(self, kind: FacilityKind) -> KindStage:
+        if kind not in self.stages:
+            st = _stage_table(kind)
+            self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {st.name}")
+            st.table.create(self.conn)
+            self.stages[kind] = st
+        return self.stages[kind]
+
+    def copy(self, rows: KindRows) -> None:
+        """``COPY`` the valid rows of one chunk into the kind's staging table."""
+        st = self.stage(rows.kind)
+        points = shapely.points(rows.lon, rows.lat)
+        geoms = shapely.to_wkb(shapely.set_srid(points, SRID), hex=True, include_srid=True)
+        c = rows.common
+        columns = [rows.row_numbers.tolist(), c["source"], c["external_id"], c["name"], c["address"],
+                   c["declared_district"], c["declared_code"], c["status"], geoms]
+        columns += [rows.fields.get(name, np.full(len(rows), None, dtype=object)) for name in st.field_names]
+        names = ", ".join(COMMON_STAGE_COLUMNS + st.field_names)
+        raw = self.conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {st.name} ({names}) FROM STDIN") as copy:
+            for record in zip(*columns):
+                copy.write_row(record)
+        st.rows += len(rows)
+
+    # ----------------------------------------------------------------- set-based checks
+    def prepare(self) -> None:
+        """Build the district pieces and, per kind, the ``imp_ready_<kind>`` table (districts, existing ids)."""
+        conn = self.conn
+        conn.exec_driver_sql("DROP TABLE IF EXISTS imp_piece")
+        conn.exec_driver_sql(f"CREATE TEMP TABLE imp_piece AS {_sql(spatial.select_unit_pieces())}")
+        conn.exec_driver_sql("CREATE INDEX ON imp_piece USING gist (geom)")
+        conn.exec_driver_sql("ANALYZE imp_piece")
+        inside = _sql(spatial.intersects(_col("p.geom"), _col("s.geom")))
+        for st in self.stages.values():
+            conn.exec_driver_sql(f"ANALYZE {st.name}")
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {st.ready}")
+            conn.exec_driver_sql(f"""
+                CREATE TEMP TABLE {st.ready} AS
+                SELECT s.*,
+                       (SELECT p.code FROM imp_piece p WHERE p.level = 'county' AND {inside}
+                         ORDER BY p.code LIMIT 1) AS district_code,
+                       CASE WHEN s.declared_code IN (SELECT code FROM imp_piece WHERE level = 'zone') THEN
+                         (SELECT p.code FROM imp_piece p WHERE p.level = 'zone' AND p.code = s.declared_code
+                           AND {inside} LIMIT 1) END AS zone_code,
+                       f.id AS existing_id, f.kind AS existing_kind, f.batch_id AS previous_batch_id,
+                       CASE WHEN f.id IS NULL THEN nextval(pg_get_serial_sequence('facility', 'id')) END
+                         AS new_id
+                FROM {st.name} s
+                LEFT JOIN facility f ON f.source = s.source AND f.external_id = s.external_id
+            """)
+            conn.exec_driver_sql(f"ANALYZE {st.ready}")
+
+    def kind_conflicts(self) -> list[tuple[int, str, str]]:
+        """Rows whose ``(source, external_id)`` belongs to a facility of another kind; removed from staging."""
+        out: list[tuple[int, str, str]] = []
+        for st in self.stages.values():
+            rows = self.conn.exec_driver_sql(
+                f"DELETE FROM {st.ready} WHERE existing_kind <> %(kind)s RETURNING row_no, external_id, existing_kind",
+                {"kind": st.kind.value}).all()
+            out += [(int(r), e, k) for r, e, k in rows]
+        return out
+
+    def drop_rows(self, kind: FacilityKind, row_numbers: Iterable[int]) -> None:
+        rows = list(row_numbers)
+        if rows and kind in self.stages:
+            self.conn.exec_driver_sql(f"DELETE FROM {self.stages[kind].ready} WHERE row_no = ANY(%(rows)s)",
+                                      {"rows": rows})
+
+    def district_mismatches(self, limit: int = 5000) -> list[dict[str, Any]]:
+        """Rows whose declared district (recognised) does not contain their point, with the distance to it."""
+        out: list[dict[str, Any]] = []
+        dist = _sql(spatial.distance_between_m(_col("p.geom"), _col("r.geom")))
+        for st in self.stages.values():
+            out += [dict(m) for m in self.conn.exec_driver_sql(f"""
+                SELECT r.row_no, r.declared_district, r.declared_code, r.district_code,
+                       (SELECT min({dist}) FROM imp_piece p WHERE p.code = r.declared_code) AS distance_m
+                FROM {st.ready} r
+                WHERE r.declared_code IS NOT NULL
+                  AND r.declared_code IS DISTINCT FROM r.district_code
+                  AND r.zone_code IS NULL
+                ORDER BY r.row_no LIMIT {int(limit)}
+            """).mappings()]
+        return out
+
+    def declared_counts(self) -> tuple[int, int]:
+        """(rows with a recognised declared district, of which mismatched) over all kinds."""
+        total = mismatched = 0
+        for st in self.stages.values():
+            t, m = self.conn.exec_driver_sql(f"""
+                SELECT count(*), count(*) FILTER (WHERE declared_code IS DISTINCT FROM district_code
+                                                   AND zone_code IS NULL)
+                FROM {st.ready} WHERE declared_code IS NOT NULL""").one()
+            total += t
+            mismatched += m
+        return total, mismatched
+
+    def declared_sample(self, limit: int = 5000) -> list[tuple[float, float, str, bool]]:
+        """(lon, lat, declared_code, is_zone) of up to ``limit`` rows with a declared district."""
+        out: list[tuple[float, float, str, bool]] = []
+        for st in self.stages.values():
+            lon, lat = (_sql(e) for e in spatial.lonlat_of(_col("geom")))
+            out += [tuple(r) for r in self.conn.exec_driver_sql(f"""
+                SELECT {lon}, {lat}, declared_code,
+                       declared_code IN (SELECT code FROM imp_piece WHERE level = 'zone')
+                FROM {st.ready} WHERE declared_code IS NOT NULL
+                ORDER BY md5(row_no::text) LIMIT {int(limit)}""")]
+        return out
+
+    def count_inside_declared(self, points: list[tuple[float, float, str]]) -> int:
+        """How many of ``points`` (lon, lat, declared_code) lie in the unit they declare."""
+        if not points:
+            return 0
+        lons, lats, codes = zip(*points)
+        inside = _sql(spatial.intersects(_col("p.geom"), spatial.point_from_lonlat(_col("t.lon"), _col("t.lat"))))
+        return int(self.conn.exec_driver_sql(f"""
+            SELECT count(*) FROM unnest(%(lon)s::float8[], %(lat)s::float8[], %(code)s::text[]) AS t(lon, lat, code)
+            WHERE EXISTS (SELECT 1 FROM imp_piece p WHERE p.code = t.code AND {inside})""",
+            {"lon": list(lons), "lat": list(lats), "code": list(codes)}).scalar() or 0)
+
+    def outside_rows(self, limit: int = 5000) -> tuple[int, list[tuple[int, float, float]]]:
+        """Rows whose point lies in no county district of Zhengzhou: count and the first ``limit`` (WGS-84)."""
+        total = 0
+        rows: list[tuple[int, float, float]] = []
+        lon, lat = (_sql(e) for e in spatial.lonlat_of(_col("geom")))
+        for st in self.stages.values():
+            total += self.conn.exec_driver_sql(
+                f"SELECT count(*) FROM {st.ready} WHERE district_code IS NULL").scalar() or 0
+            rows += [(int(r), x, y) for r, x, y in self.conn.exec_driver_sql(
+                f"SELECT row_no, {lon}, {lat} FROM {st.ready} WHERE district_code IS NULL "
+                f"ORDER BY row_no LIMIT {int(limit)}")]
+        return total, rows
+
+    def near_duplicates(self, batch_id: int, limit: int = 5000) -> list[dict[str, Any]]:
+        """Near-duplicate flags of this batch with the row number of the imported side."""
+        out: list[dict[str, Any]] = []
+        for st in self.stages.values():
+            out += [dict(m) for m in self.conn.exec_driver_sql(f"""
+                SELECT r.row_no, r.name, o.id AS other_id, o.name AS other_name, o.source AS other_source,
+                       o.external_id AS other_external_id, q.row_no AS other_row, rf.distance_m, rf.similarity
+                FROM review_flag rf
+                JOIN {st.ready} r ON coalesce(r.existing_id, r.new_id) = rf.facility_id
+                JOIN facility o ON o.id = rf.other_facility_id
+                LEFT JOIN {st.ready} q ON coalesce(q.existing_id, q.new_id) = o.id
+                WHERE rf.batch_id = %(b)s AND rf.reason = 'near_duplicate'
+                ORDER BY r.row_no LIMIT {int(limit)}""", {"b": batch_id}).mappings()]
+        return out
+
+    def counts(self) -> tuple[int, int]:
+        """(rows to create, rows to update)."""
+        created = updated = 0
+        for st in self.stages.values():
+            c, u = self.conn.exec_driver_sql(
+                f"SELECT count(*) FILTER (WHERE existing_id IS NULL), count(*) FILTER (WHERE existing_id IS NOT NULL)"
+                f" FROM {st.ready}").one()
+            created += c
+            updated += u
+        return created, updated
+
+    # ----------------------------------------------------------------- writing
+    def write(self, batch_id: int) -> tuple[int, int]:
+        """Upsert every staged row into ``facility`` and the kind tables; return (created, updated)."""
+        created = updated = 0
+        for st in self.stages.values():
+            c, u = self._write_kind(st, batch_id)
+            created += c
+            updated += u
+        return created, updated
+
+    def _write_kind(self, st: KindStage, batch_id: int) -> tuple[int, int]:
+        conn = self.conn
+        params = {"batch": batch_id, "kind": st.kind.value}
+        detail = st.model_table
+        hexes = ", ".join(f"'{g}', {_sql(spatial.ewkb_hex(_col('k.' + g)))}" for g in st.geometry_fields)
+        detail_json = f"to_jsonb(k) || jsonb_build_object({hexes})" if hexes else "to_jsonb(k)"
+        # 1. before-images of the rows about to be updated
+        conn.exec_driver_sql(f"""
+            INSERT INTO import_change (batch_id, facility_id, kind, before_facility, before_detail, previous_batch_id)
+            SELECT %(batch)s, f.id, %(kind)s,
+                   to_jsonb(f) || jsonb_build_object('geom', {_sql(spatial.ewkb_hex(_col('f.geom')))}),
+                   {detail_json}, f.batch_id
+            FROM {st.ready} r JOIN facility f ON f.id = r.existing_id JOIN {detail} k ON k.id = f.id
+        """, params)
+        fac_set = ", ".join(f"{c} = r.{c}" for c in FACILITY_COPY_COLUMNS)
+        kind_cols = ", ".join(st.field_names)
+        kind_set = ", ".join(f"{c} = r.{c}" for c in st.field_names)
+        # 2. updates of existing records (same source and external id)
+        u = conn.exec_driver_sql(f"""
+            UPDATE facility f SET {fac_set}, geom = r.geom, district_code = r.district_code,
+                   batch_id = %(batch)s, is_synthetic = false, updated_at = now()
+            FROM {st.ready} r WHERE f.id = r.existing_id
+        """, params).rowcount
+        if st.field_names:
+            conn.exec_driver_sql(f"UPDATE {detail} k SET {kind_set} FROM {st.ready} r WHERE k.id = r.existing_id")
+        # 3. new records, in space-filling-curve order (locality for the GiST indexes)
+        order = _sql(spatial.spatial_sort_key(_col("r.geom")))
+        c = conn.exec_driver_sql(f"""
+            INSERT INTO facility (id, kind, {', '.join(FACILITY_COPY_COLUMNS)}, geom, district_code, batch_id,
+                                  is_synthetic, created_at, updated_at)
+            SELECT r.new_id, %(kind)s, {', '.join('r.' + x for x in FACILITY_COPY_COLUMNS)}, r.geom, r.district_code,
+                   %(batch)s, false, now(), now()
+            FROM {st.ready} r WHERE r.existing_id IS NULL ORDER BY {order}
+        """, params).rowcount
+        extra = (", " + kind_cols) if kind_cols else ""
+        extra_r = (", " + ", ".join("r." + x for x in st.field_names)) if kind_cols else ""
+        conn.exec_driver_sql(f"""
+            INSERT INTO {detail} (id{extra}) SELECT r.new_id{extra_r} FROM {st.ready} r WHERE r.existing_id IS NULL
+        """)
+        return c, u
+
+    def flag(self, batch_id: int) -> int:
+        """Flag near-duplicates and points outside Zhengzhou of this batch in ``review_flag``; return the count."""
+        conn = self.conn
+        near = _sql(spatial.within_metres(_col("f.geom"), _col("r.geom"), NEAR_DUPLICATE_METRES))
+        dist = _sql(spatial.distance_between_m(_col("f.geom"), _col("r.geom")))
+        n = 0
+        for st in self.stages.values():
+            params = {"batch": batch_id, "kind": st.kind.value, "sim": NAME_SIMILARITY}
+            n += conn.exec_driver_sql(f"""
+                INSERT INTO review_flag (batch_id, facility_id, other_facility_id, kind, reason, similarity,
+                                         distance_m, detail)
+                SELECT %(batch)s, r.fid, f.id, %(kind)s, 'near_duplicate', similarity(r.nname, {_norm_name('f.name')}),
+                       {dist}, r.name || ' ≈ ' || f.name
+                FROM (SELECT coalesce(existing_id, new_id) AS fid, name, geom, {_norm_name('name')} AS nname
+                      FROM {st.ready}) r
+                JOIN facility f ON f.kind = %(kind)s AND {near} AND f.id <> r.fid
+                WHERE (r.nname = {_norm_name('f.name')} OR similarity(r.nname, {_norm_name('f.name')}) >= %(sim)s
+                       OR (length(r.nname) >= 2 AND strpos({_norm_name('f.name')}, r.nname) > 0))
+                  AND NOT (f.batch_id IS NOT DISTINCT FROM %(batch)s AND f.id < r.fid)
+            """, params).rowcount
+            n += conn.exec_driver_sql(f"""
+                INSERT INTO review_flag (batch_id, facility_id, kind, reason, detail)
+                SELECT %(batch)s, coalesce(existing_id, new_id), %(kind)s, 'outside_city',
+                       'row ' || row_no || ': point outside every district of Zhengzhou'
+                FROM {st.ready} WHERE district_code IS NULL
+            """, params).rowcount
+        return n
+
+    def close(self) -> None:
+        """Drop the temporary tables (they vanish anyway with a rolled-back savepoint)."""
+        for st in self.stages.values():
+            self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {st.ready}")
+            self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {st.name}")
+        self.conn.exec_driver_sql("DROP TABLE IF EXISTS imp_piece")
+
+
+# --------------------------------------------------------------------------- rollback
+class RollbackRefused(Exception):
+    """A batch cannot be rolled back (already rolled back, or later batches changed its rows)."""
+
+
+def rollback_batch(conn: Connection, batch_id: int, user: str | None) -> dict[str, int]:
+    """Undo a committed batch: delete what it created, restore the before-images of what it updated.
+
+    Raises
+    ------
+    RollbackRefused
+        If the batch does not exist, is not committed, or a later committed batch changed
+        a facility it wrote (roll that batch back first).
+    """
+    from registry.models import ImportBatch
+
+    batch = conn.execute(select(ImportBatch.__table__).where(ImportBatch.id == batch_id)).mappings().first()
+    if batch is None:
+        raise RollbackRefused(f"批次 {batch_id} 不存在 / batch {batch_id} does not exist")
+    if batch["status"] != "committed":
+        raise RollbackRefused(f"批次 {batch_id} 状态为 {batch['status']}，不能回滚 / "
+                              f"batch {batch_id} is {batch['status']}, it cannot be rolled back")
+    later = conn.exec_driver_sql("""
+        SELECT DISTINCT c.batch_id FROM import_change c JOIN import_batch b ON b.id = c.batch_id
+        WHERE c.previous_batch_id = %(b)s AND b.status = 'committed' ORDER BY 1""", {"b": batch_id}).scalars().all()
+    if later:
+        ids = ", ".join(str(x) for x in later)
+        raise RollbackRefused(f"批次 {ids} 之后又修改了本批次的记录，请先回滚批次 {ids} / "
+                              f"later batch(es) {ids} changed records of this batch: roll back {ids} first")
+    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('registry.import'))")
+    deleted = conn.exec_driver_sql("""
+        DELETE FROM facility f WHERE f.batch_id = %(b)s
+          AND NOT EXISTS (SELECT 1 FROM import_change c WHERE c.batch_id = %(b)s AND c.facility_id = f.id)
+    """, {"b": batch_id}).rowcount
+    restored = 0
+    from registry.models import Facility
+
+    fac_cols = [c.name for c in Facility.__table__.columns if c.name != "id"]
+    for kind_value, model in KIND_MODELS.items():
+        table = model.__table__.name
+        detail_cols = [c.name for c in model.__table__.columns if c.name != "id"]
+        restored += conn.exec_driver_sql(f"""
+            UPDATE facility f SET ({', '.join(fac_cols)}) =
+                (SELECT {', '.join('r.' + c for c in fac_cols)}
+                 FROM jsonb_populate_record(NULL::facility, c.before_facility) r)
+            FROM import_change c WHERE c.batch_id = %(b)s AND c.facility_id = f.id AND c.kind = %(k)s
+        """, {"b": batch_id, "k": kind_value}).rowcount
+        if detail_cols:
+            conn.exec_driver_sql(f"""
+                UPDATE {table} k SET ({', '.join(detail_cols)}) =
+                    (SELECT {', '.join('r.' + c for c in detail_cols)}
+                     FROM jsonb_populate_record(NULL::{table}, c.before_detail) r)
+                FROM import_change c WHERE c.batch_id = %(b)s AND c.facility_id = k.id AND c.kind = %(k)s
+            """, {"b": batch_id, "k": kind_value})
+    flags = conn.exec_driver_sql("DELETE FROM review_flag WHERE batch_id = %(b)s", {"b": batch_id}).rowcount
+    conn.exec_driver_sql("""
+        UPDATE import_batch SET status = 'rolled_back', rolled_back_at = now(), rolled_back_by = %(u)s
+        WHERE id = %(b)s""", {"b": batch_id, "u": user})
+    return {"deleted": deleted, "restored": restored, "flags_removed": flags}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
