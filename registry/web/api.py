@@ -1,53 +1,204 @@
-"""JSON API (version 1, mounted at ``/api``)."""
+"""JSON API, version 1, mounted at ``/api`` (``/api/v1`` is the same API under its version).
+
+A thin layer over :mod:`registry.query`: each view turns the request into a
+:class:`~registry.query.Query`, runs it and shapes GeoJSON (default) or CSV.
+Invalid input becomes a JSON 400 that names the parameter
+(:class:`registry.web.errors.ApiError`), never a 500.  The contract is the
+OpenAPI document at ``/api/openapi.json`` (browsable at ``/api/docs``).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+import json
+from typing import Any
+from urllib.parse import urlencode
 
+from flask import Blueprint, Response, render_template, request, url_for
+
+from registry import query as ql
 from registry.db import get_session
-from registry.facilities import get_features
-from registry.kinds import FacilityKind
+from registry.kinds import KIND_SPECS
+from registry.web import openapi
 from registry.web.errors import ApiError
 
 bp = Blueprint("api", __name__)
 
-MAX_LIMIT = 10_000
+API_VERSION = "1.0.0"
+MAX_LIMIT = ql.MAX_LIMIT
+GEOJSON = "application/geo+json"
 
 
-def _kind_arg() -> str | None:
-    kind = request.args.get("kind")
-    if kind is None or kind == "":
+@bp.errorhandler(ql.QueryError)
+def _query_error(err: ql.QueryError) -> tuple[Response, int]:
+    api_err = ApiError(err.message, err.parameter)
+    return _json(api_err.to_dict()), api_err.status
+
+
+@bp.after_request
+def _version_header(response: Response) -> Response:
+    response.headers["API-Version"] = API_VERSION
+    return response
+
+
+def _json(body: Any, mimetype: str = "application/json", status: int = 200) -> Response:
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
+    return Response(text, status=status, mimetype=mimetype)
+
+
+def _output_format() -> str:
+    """``geojson`` (default) or ``csv`` from ``f``/``format`` or the Accept header."""
+    raw = request.args.get("f") or request.args.get("format")
+    if raw:
+        value = raw.lower()
+        if value in ("json", "geojson"):
+            return "geojson"
+        if value == "csv":
+            return "csv"
+        name = "f" if request.args.get("f") else "format"
+        raise ApiError(f"不支持的格式 {raw!r}, 可选 geojson 或 csv / unsupported format {raw!r}; "
+                       "expected geojson or csv", name)
+    best = request.accept_mimetypes.best_match([GEOJSON, "application/json", "text/csv"], default=GEOJSON)
+    return "csv" if best == "text/csv" and request.accept_mimetypes["text/csv"] > 0 else "geojson"
+
+
+def _args() -> dict[str, list[str]]:
+    return request.args.to_dict(flat=False)
+
+
+def _page_url(offset: int | None) -> str | None:
+    if offset is None:
         return None
-    try:
-        return FacilityKind(kind).value
-    except ValueError:
-        allowed = ", ".join(k.value for k in FacilityKind)
-        raise ApiError(f"unknown kind {kind!r}; expected one of: {allowed}", "kind") from None
+    args = [(k, v) for k, values in request.args.lists() if k not in ("cursor", "offset") for v in values]
+    if offset:
+        args.append(("cursor", ql.encode_cursor(offset)))
+    return request.base_url + ("?" + urlencode(args) if args else "")
 
 
-def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(f"{name} must be an integer, got {raw!r}", name) from None
-    if not lo <= value <= hi:
-        raise ApiError(f"{name} must be between {lo} and {hi}, got {value}", name)
-    return value
-
-
-@bp.get("/facilities")
-def facilities() -> Response:
-    """Facilities as a GeoJSON FeatureCollection (``kind``, ``limit``, ``offset``)."""
-    kind = _kind_arg()
-    limit = _int_arg("limit", 1000, 1, MAX_LIMIT)
-    offset = _int_arg("offset", 0, 0, 10**9)
-    features, matched = get_features(get_session(), kind=kind, limit=limit, offset=offset)
-    return jsonify({
+def _collection(result: ql.QueryResult, method: str = "GET", body: Any = None) -> Response:
+    if _output_format() == "csv":
+        resp = Response(ql.to_csv(result.rows, result.query.kinds), mimetype="text/csv")
+        resp.headers["Content-Disposition"] = "attachment; filename=facilities.csv"
+        resp.headers["X-Number-Matched"] = str(result.number_matched)
+        if result.next_offset is not None:
+            resp.headers["Link"] = f'<{_page_url(result.next_offset)}>; rel="next"'
+        return resp
+    links: list[dict[str, Any]] = [{"rel": "self", "href": request.url, "type": GEOJSON}]
+    next_url = _page_url(result.next_offset)
+    if next_url:
+        link: dict[str, Any] = {"rel": "next", "href": next_url, "type": GEOJSON}
+        if method == "POST":
+            link.update(method="POST", body=body)
+        links.append(link)
+    prev_url = _page_url(result.prev_offset)
+    if prev_url:
+        links.append({"rel": "prev", "href": prev_url, "type": GEOJSON})
+    return _json({
         "type": "FeatureCollection",
-        "numberMatched": matched,
-        "numberReturned": len(features),
-        "features": features,
-    })
+        "numberMatched": result.number_matched,
+        "numberReturned": result.number_returned,
+        "query": result.query.describe(),
+        "next": next_url,
+        "links": links,
+        "features": [ql.feature(row) for row in result.rows],
+    }, GEOJSON)
+
+
+# --------------------------------------------------------------------------- facilities
+@bp.get("/facilities")
+@bp.get("/v1/facilities")
+def facilities() -> Response:
+    """Facilities as GeoJSON (or CSV): radius, nearest and area queries with filters."""
+    q = ql.parse_params(_args())
+    _output_format()
+    return _collection(ql.run(get_session(), q))
+
+
+@bp.post("/facilities/search")
+@bp.post("/v1/facilities/search")
+def search() -> Response:
+    """Facilities inside a posted GeoJSON polygon (filters as query parameters)."""
+    if not request.get_data(cache=True):
+        raise ApiError("请求体为空, 需要 GeoJSON 多边形 / empty body: post a GeoJSON Polygon or MultiPolygon", "body")
+    body = request.get_json(force=True, silent=True)
+    if body is None:
+        raise ApiError("请求体不是有效的 JSON / the body is not valid JSON", "body")
+    q = ql.parse_params(_args(), polygon=body)
+    _output_format()
+    return _collection(ql.run(get_session(), q), method="POST", body=body)
+
+
+@bp.get("/facilities/<int:facility_id>")
+@bp.get("/v1/facilities/<int:facility_id>")
+def facility(facility_id: int) -> Response:
+    """One facility as a GeoJSON Feature."""
+    row = ql.get_facility(get_session(), facility_id)
+    if row is None:
+        raise ApiError(f"没有编号为 {facility_id} 的设施 / no facility with id {facility_id}", "id", 404)
+    feat = ql.feature(row)
+    feat["links"] = [{"rel": "self", "href": request.url, "type": GEOJSON},
+                     {"rel": "collection", "href": url_for("api.facilities", _external=True), "type": GEOJSON}]
+    return _json(feat, GEOJSON)
+
+
+# --------------------------------------------------------------------------- reference data
+@bp.get("/districts")
+@bp.get("/v1/districts")
+def districts() -> Response:
+    """The 12 county-level districts as GeoJSON (``geometry=false`` for properties only)."""
+    p = ql.Params(_args())
+    raw = (p.get("geometry") or "true").lower()
+    if raw not in ("true", "false"):
+        raise ApiError("geometry 只能是 true 或 false / geometry must be true or false", "geometry")
+    unknown = [k for k in p.unknown() if k not in ("lang",)]
+    if unknown:
+        raise ApiError(f"未知参数 {unknown[0]!r} / unknown parameter {unknown[0]!r}", unknown[0])
+    rows, matched = ql.run_districts(get_session(), ql.DistrictQuery(geometry=raw == "true", limit=1000))
+    features = [{
+        "type": "Feature",
+        "id": r["adcode"],
+        "geometry": json.loads(r["geometry"]) if r.get("geometry") else None,
+        "properties": {k: r[k] for k in ("adcode", "name", "unit_type", "area_km2")},
+    } for r in rows]
+    return _json({"type": "FeatureCollection", "numberMatched": matched, "numberReturned": len(features),
+                  "features": features}, GEOJSON)
+
+
+@bp.get("/kinds")
+@bp.get("/v1/kinds")
+def kinds() -> Response:
+    """Facility kinds and the fields that can be filtered and sorted (for ``where``, ``filter``, ``sort``)."""
+    out = []
+    for spec in KIND_SPECS.values():
+        fields = [_field_json(f) for f in ql.fields_for([spec.kind.value]) if f.queryable]
+        out.append({"kind": spec.kind.value, "zh": spec.zh, "en": spec.en,
+                    "statuses": [{"value": c.value, "zh": c.zh, "en": c.en} for c in spec.statuses],
+                    "fields": fields})
+    return _json({"kinds": out})
+
+
+def _field_json(f: ql.Field) -> dict[str, Any]:
+    item: dict[str, Any] = {"name": f.name, "type": f.type.value, "zh": f.zh, "en": f.en}
+    if f.choices and f.name != "status":
+        item["choices"] = [{"value": c.value, "zh": c.zh, "en": c.en} for c in f.choices]
+    if f.unit:
+        item["unit"] = f.unit
+    if f.rules:
+        item["rules"] = list(f.rules)
+    if f.description:
+        item["description"] = f.description
+    return item
+
+
+# --------------------------------------------------------------------------- documentation
+@bp.get("/openapi.json")
+@bp.get("/v1/openapi.json")
+def openapi_json() -> Response:
+    """The OpenAPI 3 document of this API."""
+    return _json(openapi.api_document(), "application/vnd.oai.openapi+json;version=3.0")
+
+
+@bp.get("/docs")
+def docs() -> str:
+    """Interactive documentation (Swagger UI served from local assets)."""
+    return render_template("api/docs.html", spec_url=url_for("api.openapi_json"),
+                           title="郑州市设施登记 API / Zhengzhou Facility Registry API")
