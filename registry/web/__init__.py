@@ -11,4 +11,5 @@ def init_app(app: Flask) -> None:
     """Register the blueprints and error handlers on ``app``."""
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
+    app.register_blueprint(__import__("registry.web.ogc", fromlist=["bp"]).bp, url_prefix="/ogc")
     errors.init_app(app)
