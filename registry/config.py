@@ -11,6 +11,9 @@
     TCP port of the managed cluster (default 54329, loopback only).
 ``SECRET_KEY``
     Flask session key; a random per-process key is used when unset.
+``TIANDITU_KEY``
+    Browser key (``tk``) of the Tianditu (天地图) tile service; without it the
+    maps do not offer the Tianditu basemap.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ class Settings:
     pg_port: int
     port: int
     secret_key: str = field(repr=False)
+    tianditu_key: str | None = field(default=None, repr=False)
 
     @property
     def managed(self) -> bool:
@@ -72,6 +76,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         pg_port=_port(env, "REGISTRY_PG_PORT", DEFAULT_PG_PORT),
         port=_port(env, "PORT", 5000),
         secret_key=env.get("SECRET_KEY") or secrets.token_hex(32),
+        tianditu_key=(env.get("TIANDITU_KEY") or "").strip() or None,
     )
 
 
