@@ -206,6 +206,7 @@ class Facility(Base):
     created_at: Mapped[created_ts]
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                     onupdate=func.now())
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # soft delete (0006)
 
     district: Mapped[District | None] = relationship(lazy="joined")
     batch: Mapped[ImportBatch | None] = relationship()
@@ -454,3 +455,90 @@ class ReviewFlag(Base):
     detail: Mapped[opt_str]
     status: Mapped[str] = mapped_column(String(16), default="open", server_default=text("'open'"))
     created_at: Mapped[created_ts]
+
+
+# --------------------------------------------------------------------------- accounts and audit (0006)
+class User(Base):
+    """A person who signs in: role from :mod:`registry.auth.permissions`, password hashed (argon2id)."""
+
+    __tablename__ = "app_user"  # "user" is a reserved word in PostgreSQL
+
+    id: Mapped[intpk]
+    username: Mapped[str] = mapped_column(String(64), unique=True)  # stored lower-case
+    display_name: Mapped[opt_str]
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))  # viewer | analyst | clerk | admin
+    district_code: Mapped[str | None] = mapped_column(ForeignKey("district.adcode"))  # clerk limited to a district
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    created_at: Mapped[created_ts]
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    """A bearer token of the API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[created_ts]
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt (kept a day) for throttling across worker processes."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_username_created_at", "username", "created_at"),
+        Index("ix_login_attempt_remote_addr_created_at", "remote_addr", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[created_ts]
+
+
+class AuditEvent(Base):
+    """Who changed what, when and why: per-field before/after values in ``changes``.
+
+    ``facility_id`` and ``batch_id`` carry no foreign key on purpose: the trail
+    outlives the rows it describes (a rolled-back import removes its facilities).
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_facility_id_created_at", "facility_id", "created_at"),
+        Index("ix_audit_event_batch_id", "batch_id"),
+        Index("ix_audit_event_entity", "entity_type", "entity_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    via: Mapped[str] = mapped_column(String(8))  # web | api | cli | system
+    action: Mapped[str] = mapped_column(String(32))  # create | update | delete | restore | import | rollback | ...
+    entity_type: Mapped[str] = mapped_column(String(32))  # facility | import_batch | user | api_token
+    entity_id: Mapped[int | None] = mapped_column(BigInteger)
+    facility_id: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str | None] = mapped_column(String(32))
+    batch_id: Mapped[int | None] = mapped_column(Integer)
+    # {field: [before, after]} in the canonical form of registry.audit.snapshot
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONB_TYPE, default=dict, server_default=text("'{}'::jsonb"))
+    comment: Mapped[opt_str]
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+
+from registry import softdelete as _softdelete  # noqa: E402,F401  (hides soft-deleted facilities from ORM reads)
