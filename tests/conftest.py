@@ -117,3 +117,83 @@ def artifacts_dir() -> Path:
     """Folder where tests leave screenshots and other artefacts for people to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+# --------------------------------------------------------------------------- accounts (registry.auth)
+# Sign in as each role: ``login_as("clerk")`` returns a test client with a session for a fresh
+# user of that role and the CSRF header set, so its POST/PATCH/DELETE pass CSRF like a browser's.
+ROLES_FOR_TESTS = ("viewer", "analyst", "clerk", "admin")
+TEST_PASSWORD = "test-only password 42"
+_HASH_CACHE: dict[str, str] = {}
+
+
+def _password_hash(password: str) -> str:
+    from registry.auth.passwords import hash_password
+
+    if password not in _HASH_CACHE:
+        _HASH_CACHE[password] = hash_password(password)
+    return _HASH_CACHE[password]
+
+
+@pytest.fixture()
+def make_user(session: Session):  # type: ignore[no-untyped-def]
+    """Factory: ``make_user("clerk", username=None, password=TEST_PASSWORD, district_code=None)``."""
+    from registry.models import User
+
+    counter = iter(range(1, 10_000))
+
+    def make(role: str, username: str | None = None, password: str = TEST_PASSWORD,
+             district_code: str | None = None, is_active: bool = True) -> User:
+        user = User(username=username or f"{role}{next(counter)}", role=role, district_code=district_code,
+                    password_hash=_password_hash(password), is_active=is_active, session_version=0)
+        session.add(user)
+        session.flush()
+        return user
+
+    return make
+
+
+def csrf_token_of(client: FlaskClient) -> str:
+    """The CSRF token of ``client``'s session, read from a page like a browser would."""
+    import re
+
+    html = client.get("/login").get_data(as_text=True)
+    match = re.search(r'name="csrf-token" content="([^"]+)"', html) or \
+        re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token on /login"
+    return match.group(1)
+
+
+@pytest.fixture()
+def login_as(app: Flask, make_user):  # type: ignore[no-untyped-def]
+    """Factory: ``login_as("admin")`` -> a signed-in :class:`FlaskClient` (``client.user`` is the User).
+
+    ``login_as(None)`` or ``login_as("anonymous")`` gives an anonymous client with the CSRF header set.
+    """
+
+    def login(role: str | None, **user_kwargs) -> FlaskClient:  # type: ignore[no-untyped-def]
+        client = app.test_client()
+        user = None
+        if role not in (None, "anonymous"):
+            user = make_user(role, **user_kwargs)
+            with client.session_transaction() as sess:
+                sess["uid"] = user.id
+                sess["sv"] = user.session_version
+        client.environ_base["HTTP_X_CSRFTOKEN"] = csrf_token_of(client)
+        client.user = user  # type: ignore[attr-defined]
+        return client
+
+    return login
+
+
+@pytest.fixture()
+def bearer_for(session: Session, make_user):  # type: ignore[no-untyped-def]
+    """Factory: ``bearer_for("clerk")`` -> ``{"Authorization": "Bearer rgt_..."}`` for a fresh user."""
+    from registry.auth.tokens import issue_token
+
+    def bearer(role: str, **user_kwargs) -> dict[str, str]:  # type: ignore[no-untyped-def]
+        user = make_user(role, **user_kwargs)
+        _, plaintext = issue_token(session, user, "tests")
+        return {"Authorization": f"Bearer {plaintext}"}
+
+    return bearer

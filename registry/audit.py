@@ -1,0 +1,323 @@
+"""The audit trail: who changed what, when, and why — per field, before and after.
+
+Other modules call three functions, inside the same transaction as the change:
+
+* :func:`record_change` — one facility created, updated, deleted, restored,
+  imported or rolled back.  Take ``before = snapshot(facility)`` *before*
+  changing the row; pass the facility (or a later snapshot) as ``after``::
+
+      before = audit.snapshot(fac)
+      fac.name = "新名称"
+      session.flush()
+      audit.record_change(session, actor, "update", before, fac, comment="typo")
+
+* :func:`record_changes` — the same for many facilities at once (an import),
+  written with one multi-row INSERT;
+* :func:`record_batch_event` — an event about a whole import batch (``import``,
+  ``rollback``), with counts.
+
+Values are stored in a JSON-ready canonical form (:func:`snapshot`): strings,
+numbers and booleans as they are, dates ISO, times ``HH:MM``, point lists
+``lon,lat;lon,lat``, coordinates as ``lon``/``lat`` rounded to 1e-7 degree.
+``changes`` maps each changed field to ``[before, after]`` (``None`` = unknown
+or absent).  This module is framework-neutral: the web layer builds the
+:class:`Actor` from the request (:func:`registry.auth.identity.request_actor`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from registry.kinds import KIND_SPECS, FacilityKind, FieldType
+from registry.kinds.values import format_canonical
+from registry.models import AuditEvent, Facility, ImportBatch, User
+
+ACTIONS = ("create", "update", "delete", "restore", "import", "rollback", "revert")
+"""Facility and batch actions (user administration adds ``user.*`` actions)."""
+
+Snapshot = Mapping[str, Any]
+
+COMMON_KEYS = ("kind", "source", "external_id", "name", "address", "declared_district", "district_code",
+               "status", "lon", "lat", "is_synthetic", "batch_id", "deleted_at")
+"""Fields of the shared facility record kept in a snapshot (kind fields follow)."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a user name (or ``system``/``cli:<os user>``), the user's id, and through what.
+
+    Parameters
+    ----------
+    name : str
+        Shown in the history.
+    user_id : int or None
+        The :class:`~registry.models.User` row, when the actor is one.
+    via : str
+        ``web`` (session), ``api`` (bearer token), ``cli`` or ``system``.
+    remote_addr : str or None
+        Client address of a web/API request.
+    """
+
+    name: str
+    user_id: int | None = None
+    via: str = "system"
+    remote_addr: str | None = None
+
+    @classmethod
+    def of(cls, user: User, via: str, remote_addr: str | None = None) -> Actor:
+        """The actor for a signed-in ``user``."""
+        return cls(name=user.username, user_id=user.id, via=via, remote_addr=remote_addr)
+
+    @classmethod
+    def system(cls, what: str = "system") -> Actor:
+        """A non-human actor (sample loader, migrations)."""
+        return cls(name=what, via="system")
+
+    @classmethod
+    def local_operator(cls) -> Actor:
+        """The operating-system account running a CLI command without ``--as``."""
+        try:
+            who = getpass.getuser()
+        except (KeyError, OSError):  # pragma: no cover - no passwd entry
+            who = "unknown"
+        return cls(name=f"cli:{who}", via="cli")
+
+
+def _as_actor(actor: Actor | User | str) -> Actor:
+    if isinstance(actor, Actor):
+        return actor
+    if isinstance(actor, User):
+        return Actor.of(actor, "system")
+    return Actor(name=str(actor))
+
+
+# --------------------------------------------------------------------------- snapshots
+def _lonlat(geom: Any) -> tuple[float | None, float | None]:
+    shape = _shape(geom)
+    if shape is None:
+        return None, None
+    return round(shape.x, 7), round(shape.y, 7)
+
+
+def _shape(geom: Any) -> Any:
+    if geom is None:
+        return None
+    if isinstance(geom, str):
+        from shapely import wkt
+
+        return wkt.loads(geom.split(";", 1)[-1])
+    from geoalchemy2.shape import to_shape
+
+    return to_shape(geom)
+
+
+def _points_text(geom: Any) -> str | None:
+    shape = _shape(geom)
+    if shape is None:
+        return None
+    points = [shape] if shape.geom_type == "Point" else list(shape.geoms)
+    return ";".join(f"{p.x:.6f},{p.y:.6f}" for p in points)
+
+
+def json_value(value: Any, field_type: FieldType | None = None) -> Any:
+    """A value in the canonical JSON form used by snapshots."""
+    if value is None:
+        return None
+    if field_type is FieldType.POINTS:
+        return _points_text(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, (dt.date, dt.time)):
+        if field_type is not None:
+            from registry.kinds.base import FieldSpec
+
+            return format_canonical(FieldSpec("v", field_type, "", ""), value)
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 9)
+    return value
+
+
+def snapshot(facility: Facility) -> dict[str, Any]:
+    """Every audited value of ``facility`` in canonical JSON form (common fields, then its kind's)."""
+    lon, lat = _lonlat(facility.geom)
+    snap: dict[str, Any] = {"id": facility.id}
+    for key in COMMON_KEYS:
+        if key == "lon":
+            snap[key] = lon
+        elif key == "lat":
+            snap[key] = lat
+        else:
+            snap[key] = json_value(getattr(facility, key))
+    spec = KIND_SPECS.get(FacilityKind(facility.kind)) if facility.kind in FacilityKind._value2member_map_ else None
+    if spec is not None:
+        for field in spec.fields:
+            snap[field.name] = json_value(getattr(facility, field.name), field.type)
+    return snap
+
+
+def diff(before: Snapshot | None, after: Snapshot | None) -> dict[str, list[Any]]:
+    """``{field: [before, after]}`` for every field whose value differs (``id`` excluded).
+
+    >>> diff({"id": 1, "name": "a", "seats": 10}, {"id": 1, "name": "b", "seats": 10})
+    {'name': ['a', 'b']}
+    >>> diff(None, {"id": 2, "name": "x", "address": None})
+    {'name': [None, 'x']}
+    """
+    before = before or {}
+    after = after or {}
+    keys = [k for k in (*before.keys(), *(k for k in after if k not in before)) if k != "id"]
+    return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
+
+
+def _snap(value: Facility | Snapshot | None) -> Snapshot | None:
+    if value is None:
+        return None
+    if isinstance(value, Facility):
+        return snapshot(value)
+    return value
+
+
+# --------------------------------------------------------------------------- writing
+def _event_row(actor: Actor, action: str, before: Snapshot | None, after: Snapshot | None,
+               comment: str | None, batch_id: int | None) -> dict[str, Any] | None:
+    changes = diff(before, after)
+    if action == "update" and not changes:
+        return None
+    ref = after or before or {}
+    facility_id = ref.get("id")
+    return {
+        "actor": actor.name,
+        "actor_id": actor.user_id,
+        "via": actor.via,
+        "remote_addr": actor.remote_addr,
+        "action": action,
+        "entity_type": "facility",
+        "entity_id": facility_id,
+        "facility_id": facility_id,
+        "kind": ref.get("kind"),
+        "batch_id": batch_id,
+        "changes": changes,
+        "comment": (comment or "").strip() or None,
+    }
+
+
+def record_change(session: Session, actor: Actor | User | str, action: str,
+                  facility_before: Facility | Snapshot | None, facility_after: Facility | Snapshot | None,
+                  comment: str | None = None, *, batch_id: int | None = None) -> AuditEvent | None:
+    """Record one change of one facility; return the event (``None`` for an update that changed nothing).
+
+    Parameters
+    ----------
+    actor : Actor, User or str
+        Who acts (see :class:`Actor`).
+    action : str
+        ``create``, ``update``, ``delete`` (soft), ``restore``, ``import``,
+        ``rollback`` or ``revert``.
+    facility_before, facility_after : Facility, snapshot mapping or None
+        The state before (``None`` for a creation) and after (``None`` when the
+        row is gone).  A :class:`Facility` is snapshotted now, so snapshot the
+        *before* state yourself before changing the row.
+    comment : str, optional
+        Why (free text).
+    batch_id : int, optional
+        The import batch this change belongs to (only when the change is part
+        of that import or of its rollback; manual edits carry none).
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}; expected one of {ACTIONS}")
+    row = _event_row(_as_actor(actor), action, _snap(facility_before), _snap(facility_after), comment, batch_id)
+    if row is None:
+        return None
+    event = AuditEvent(**row)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def record_changes(session: Session, actor: Actor | User | str, action: str,
+                   pairs: Iterable[tuple[Facility | Snapshot | None, Facility | Snapshot | None]],
+                   comment: str | None = None, *, batch_id: int | None = None) -> int:
+    """Record many facility changes with one INSERT (imports); return how many events were written."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}; expected one of {ACTIONS}")
+    who = _as_actor(actor)
+    rows = [r for before, after in pairs
+            if (r := _event_row(who, action, _snap(before), _snap(after), comment, batch_id)) is not None]
+    if rows:
+        session.execute(insert(AuditEvent), rows)
+    return len(rows)
+
+
+def record_batch_event(session: Session, actor: Actor | User | str, action: str, batch: ImportBatch | int,
+                       comment: str | None = None, *, changes: Mapping[str, tuple[Any, Any] | list[Any]] | None = None
+                       ) -> AuditEvent:
+    """Record an event about a whole import batch (``import`` or ``rollback``).
+
+    Parameters
+    ----------
+    batch : ImportBatch or int
+        The batch (or its id).  With an :class:`ImportBatch` and no
+        ``changes``, its status and counts are recorded as the "after" values.
+    changes : mapping, optional
+        ``{field: (before, after)}`` to record, e.g.
+        ``{"status": ("committed", "rolled_back"), "n_deleted": (None, 120)}``.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}; expected one of {ACTIONS}")
+    who = _as_actor(actor)
+    batch_id = batch if isinstance(batch, int) else batch.id
+    if changes is None and isinstance(batch, ImportBatch):
+        changes = {key: (None, json_value(getattr(batch, key)))
+                   for key in ("status", "source", "filename", "kind", "n_created", "n_updated", "n_rejected",
+                               "n_flagged")}
+    event = AuditEvent(
+        actor=who.name, actor_id=who.user_id, via=who.via, remote_addr=who.remote_addr, action=action,
+        entity_type="import_batch", entity_id=batch_id, batch_id=batch_id,
+        kind=None if isinstance(batch, int) else batch.kind,
+        changes={k: [json_value(v[0]), json_value(v[1])] for k, v in (changes or {}).items()},
+        comment=(comment or "").strip() or None,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def record_event(session: Session, actor: Actor | User | str, action: str, entity_type: str,
+                 entity_id: int | None, changes: Mapping[str, tuple[Any, Any] | list[Any]] | None = None,
+                 comment: str | None = None) -> AuditEvent:
+    """Record any other audited action (user administration, tokens, backups...)."""
+    who = _as_actor(actor)
+    event = AuditEvent(
+        actor=who.name, actor_id=who.user_id, via=who.via, remote_addr=who.remote_addr, action=action,
+        entity_type=entity_type, entity_id=entity_id,
+        changes={k: [json_value(v[0]), json_value(v[1])] for k, v in (changes or {}).items()},
+        comment=(comment or "").strip() or None,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+# --------------------------------------------------------------------------- reading
+def facility_history(session: Session, facility_id: int) -> list[AuditEvent]:
+    """Every event of one facility, oldest first."""
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.facility_id == facility_id)
+                                .order_by(AuditEvent.created_at, AuditEvent.id)))
+
+
+def batch_events(session: Session, batch_id: int) -> list[AuditEvent]:
+    """Every event of one import batch (facility events and batch events), oldest first.
+
+    An import rollback can read the ``before`` values of each ``import``
+    event here to put updated facilities back as they were.
+    """
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.batch_id == batch_id)
+                                .order_by(AuditEvent.created_at, AuditEvent.id)))
