@@ -181,5 +181,10 @@ def _port_taken(host: str, port: int) -> bool:
     return False
 
 
+from registry.commands import backup as _backup, users as _users  # noqa: E402  (accounts, backups)
+
+main.add_command(_users.user), main.add_command(_backup.backup_cmd), main.add_command(_backup.restore_cmd)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,1 @@
+"""``registry`` sub-commands of the areas (users, backup, ...), attached in :mod:`registry.cli`."""
