@@ -154,7 +154,9 @@ def select_nearest(
         select(dist.label("d")).select_from(source).where(*limits)
         .order_by(knn_order(geom, lon, lat)).limit(int(k)).subquery("knn_candidates")
     )
-    bound = select(func.max(candidates.c.d)).scalar_subquery()
+    # a hair above the largest candidate distance: ST_DWithin's own arithmetic may land a few
+    # nanometres above ST_Distance's for the same pair, and extra rows are cut by the final LIMIT
+    bound = select(func.max(candidates.c.d) * (1 + 1e-12) + 1e-6).scalar_subquery()
     return (
         select(key.label("id"), dist.label("distance_m")).select_from(source)
         .where(*limits, func.ST_DWithin(geography(geom), geography(point(lon, lat)), bound))
@@ -416,3 +418,84 @@ def select_coverage_facilities(kind: str, statuses: Sequence[str] | None = None,
         stmt = stmt.where(Facility.district_code == district)
     return stmt.order_by(model.id)
 
+
+
+# --- map data
+# Builders used by :mod:`registry.mapdata` for the web maps: one light row per
+# facility (no kind attributes), district outlines, and a cheap "data version"
+# that changes whenever anything drawn on a map changes.
+def _live_facility(stmt: Select) -> Select:
+    """Leave soft-deleted facilities out (column added by migration 0006)."""
+    if hasattr(Facility, "deleted_at"):
+        stmt = stmt.where(Facility.deleted_at.is_(None))
+    return stmt
+
+
+def select_map_facilities(kinds: Sequence[str] = (), ids: Sequence[int] = ()) -> Select:
+    """Facilities to draw: id, kind, name, address, district name, status, compliance, lon, lat.
+
+    ``compliance_status`` is NULL (shown as unknown) until the compliance
+    column exists (migration 0003).
+    """
+    from sqlalchemy import String, null
+
+    compliance = getattr(Facility, "compliance_status", None)
+    lon, lat = facility_lonlat()
+    stmt = (
+        select(
+            Facility.id, Facility.kind, Facility.name, Facility.address, Facility.district_code,
+            District.name.label("district_name"), Facility.status,
+            (compliance if compliance is not None else null().cast(String)).label("compliance_status"),
+            lon, lat,
+        )
+        .select_from(Facility)
+        .outerjoin(District, District.adcode == Facility.district_code)
+        .order_by(Facility.id)
+    )
+    if kinds:
+        stmt = stmt.where(Facility.kind.in_(list(kinds)))
+    if ids:
+        stmt = stmt.where(Facility.id.in_([int(i) for i in ids]))
+    return _live_facility(stmt)
+
+
+def select_map_districts(level: str = "county", tolerance_deg: float | None = None) -> Select:
+    """District outlines as WKB (optionally simplified by ``tolerance_deg`` degrees) with name and type."""
+    geom: ColumnElement = District.geom
+    if tolerance_deg:
+        geom = func.ST_SimplifyPreserveTopology(District.geom, float(tolerance_deg), type_=Geometry)
+    return (
+        select(District.adcode, District.name, District.unit_type, func.ST_AsBinary(geom).label("wkb"))
+        .where(District.level == level)
+        .order_by(District.adcode)
+    )
+
+
+def select_map_data_version() -> Select:
+    """Count, last change and compliance mix of the live facilities, and the number of districts.
+
+    Any create, edit, soft delete, restore, import or compliance re-run
+    changes at least one of these numbers.
+    """
+    compliance = getattr(Facility, "compliance_status", None)
+    columns: list[ColumnElement] = [func.count(Facility.id), func.max(Facility.updated_at), func.max(Facility.id)]
+    if compliance is not None:
+        columns += [func.count(Facility.id).filter(compliance == code) for code in ("compliant", "non_compliant")]
+    districts = select(func.count()).select_from(District).scalar_subquery()
+    return _live_facility(select(*columns, districts.label("districts")).select_from(Facility))
+
+
+def select_compliance_counts() -> Select:
+    """Live facilities per (kind, compliance status); the status is NULL until migration 0003."""
+    from sqlalchemy import String, null
+
+    compliance = getattr(Facility, "compliance_status", None)
+    status = (compliance if compliance is not None else null().cast(String)).label("compliance_status")
+    stmt = select(Facility.kind, status, func.count().label("n")).group_by(Facility.kind, status)
+    return _live_facility(stmt)
+
+
+def select_census_populations() -> Select:
+    """Census units (districts and functional zones) with their 2020 population."""
+    return select(CensusUnit.code, CensusUnit.name, CensusUnit.unit_type, CensusUnit.pop_2020).order_by(
+        CensusUnit.code)

@@ -104,8 +104,8 @@ def _collection(result: ql.QueryResult, method: str = "GET", body: Any = None) -
 
 
 # --------------------------------------------------------------------------- facilities
-@bp.get("/facilities")
 @bp.get("/v1/facilities")
+@bp.get("/facilities")
 def facilities() -> Response:
     """Facilities as GeoJSON (or CSV): radius, nearest and area queries with filters."""
     q = ql.parse_params(_args())
@@ -113,8 +113,8 @@ def facilities() -> Response:
     return _collection(ql.run(get_session(), q))
 
 
-@bp.post("/facilities/search")
 @bp.post("/v1/facilities/search")
+@bp.post("/facilities/search")
 def search() -> Response:
     """Facilities inside a posted GeoJSON polygon (filters as query parameters)."""
     if not request.get_data(cache=True):
@@ -127,8 +127,8 @@ def search() -> Response:
     return _collection(ql.run(get_session(), q), method="POST", body=body)
 
 
-@bp.get("/facilities/<int:facility_id>")
 @bp.get("/v1/facilities/<int:facility_id>")
+@bp.get("/facilities/<int:facility_id>")
 def facility(facility_id: int) -> Response:
     """One facility as a GeoJSON Feature."""
     row = ql.get_facility(get_session(), facility_id)
@@ -141,8 +141,8 @@ def facility(facility_id: int) -> Response:
 
 
 # --------------------------------------------------------------------------- reference data
-@bp.get("/districts")
 @bp.get("/v1/districts")
+@bp.get("/districts")
 def districts() -> Response:
     """The 12 county-level districts as GeoJSON (``geometry=false`` for properties only)."""
     p = ql.Params(_args())
@@ -163,8 +163,8 @@ def districts() -> Response:
                   "features": features}, GEOJSON)
 
 
-@bp.get("/kinds")
 @bp.get("/v1/kinds")
+@bp.get("/kinds")
 def kinds() -> Response:
     """Facility kinds and the fields that can be filtered and sorted (for ``where``, ``filter``, ``sort``)."""
     out = []
@@ -190,8 +190,8 @@ def _field_json(f: ql.Field) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- documentation
-@bp.get("/openapi.json")
 @bp.get("/v1/openapi.json")
+@bp.get("/openapi.json")
 def openapi_json() -> Response:
     """The OpenAPI 3 document of this API."""
     return _json(openapi.api_document(), "application/vnd.oai.openapi+json;version=3.0")
