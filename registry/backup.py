@@ -83,7 +83,7 @@ def libpq_params(url: str) -> tuple[list[str], dict[str, str]]:
 
 
 def _run(cmd: list[str], env: dict[str, str], what: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env})
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env}, check=False)
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip()[-3000:]
         raise BackupError(f"{what} failed (exit {proc.returncode}): {detail}")

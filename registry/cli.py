@@ -181,7 +181,8 @@ def _port_taken(host: str, port: int) -> bool:
     return False
 
 
-from registry.commands import backup as _backup, users as _users  # noqa: E402  (accounts, backups)
+from registry.commands import backup as _backup
+from registry.commands import users as _users
 
 main.add_command(_users.user), main.add_command(_backup.backup_cmd), main.add_command(_backup.restore_cmd)
 

@@ -10,7 +10,10 @@ history, import rollback, backups) asks for them explicitly::
     session.scalars(select(Facility).execution_options(include_deleted=True))
 
 Statements executed on a plain ``Connection`` and ``text()`` SQL are NOT
-filtered: add :func:`active` (or :data:`ACTIVE_SQL`) to them yourself.
+filtered: add :func:`active` (or :data:`ACTIVE_SQL`) to them yourself.  An
+object already in a session's identity map stays there after it is deleted in
+that same session (``session.get`` returns it without a query); a new session
+(the next request) no longer sees it.
 """
 
 from __future__ import annotations

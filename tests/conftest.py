@@ -197,3 +197,46 @@ def bearer_for(session: Session, make_user):  # type: ignore[no-untyped-def]
         return {"Authorization": f"Bearer {plaintext}"}
 
     return bearer
+
+
+@pytest.fixture()
+def scratch_database(pg_url: str):  # type: ignore[no-untyped-def]
+    """Factory of extra databases on the test server: ``scratch_database(migrate=True) -> url``.
+
+    For code that commits or runs other processes (CLI, pg_dump/pg_restore) without touching the
+    shared test database.  ``migrate=False`` gives a truly empty database (no PostGIS).  Dropped
+    after the test.
+    """
+    import uuid
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from registry import migrate as _migrate
+
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    made: list[str] = []
+
+    def make(migrate: bool = True) -> str:
+        name = f"scratch_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+        if migrate:
+            eng = create_engine(url)
+            with eng.begin() as conn:
+                conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+            eng.dispose()
+            _migrate.upgrade(url)
+        return url
+
+    yield make
+    from registry.db import engine_for
+
+    for name in made:  # pooled engines of the CLI would keep the databases busy
+        engine_for(make_url(pg_url).set(database=name).render_as_string(hide_password=False)).dispose()
+    with admin.connect() as conn:
+        for name in made:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

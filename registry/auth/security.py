@@ -131,8 +131,8 @@ def set_security_headers(response: Response) -> Response:
     headers["Permissions-Policy"] = "camera=(), microphone=(), payment=(), usb=()"
     if current_app.config.get("SESSION_COOKIE_SECURE"):
         headers["Strict-Transport-Security"] = "max-age=31536000"
-    if g.get("auth_user") is not None and request.endpoint != "static":
-        headers["Cache-Control"] = "no-store"
+    if g.get("auth_user") is not None and request.endpoint != "static" and "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"  # signed-in pages stay out of shared caches and history
     return response
 
 
