@@ -186,6 +186,8 @@ from registry.commands import users as _users
 
 main.add_command(_users.user), main.add_command(_backup.backup_cmd), main.add_command(_backup.restore_cmd)
 
+main.add_command(__import__("registry.commands.query", fromlist=["query"]).query)  # registry query near|nearest|within|polygon
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()
