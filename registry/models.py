@@ -207,6 +207,8 @@ class Facility(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                     onupdate=func.now())
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # soft delete (0006)
+    # compliant | non_compliant | unknown; NULL until first checked (0003, registry.compliance_db)
+    compliance_status: Mapped[str | None] = mapped_column(String(16))
 
     district: Mapped[District | None] = relationship(lazy="joined")
     batch: Mapped[ImportBatch | None] = relationship()
@@ -542,3 +544,92 @@ class AuditEvent(Base):
 
 
 from registry import softdelete as _softdelete  # noqa: E402,F401  (hides soft-deleted facilities from ORM reads)
+
+
+# --------------------------------------------------------------------------- compliance (0003)
+from sqlalchemy import SmallInteger  # noqa: E402
+from sqlalchemy.dialects.postgresql import ARRAY as _ARRAY  # noqa: E402
+
+
+class ComplianceRun(Base):
+    """One evaluation of the compliance rules: a full check, a check of some kinds, or a recheck.
+
+    ``as_of`` is the date the time rules were judged at; ``started_at`` /
+    ``finished_at`` when it ran.  ``layers`` lists the reference layers that
+    were searched (PK-7, KG-7, SR-16).
+    """
+
+    __tablename__ = "compliance_run"
+
+    id: Mapped[intpk]
+    scope: Mapped[str] = mapped_column(String(16))  # full | kinds | recheck
+    kinds: Mapped[list[str]] = mapped_column(JSONB_TYPE, default=list, server_default=text("'[]'::jsonb"))
+    trigger: Mapped[str | None] = mapped_column(String(32))  # cli | import | edit | sample | reference | api
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    started_at: Mapped[created_ts]
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    duration_s: Mapped[opt_float]
+    n_facilities: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    n_findings: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    layers: Mapped[dict[str, Any]] = mapped_column(JSONB_TYPE, default=dict, server_default=text("'{}'::jsonb"))
+
+
+class ComplianceFinding(Base):
+    """The verdict of one rule on one subject, as stored by :mod:`registry.compliance_db`.
+
+    Facility findings carry ``facility_id`` (and the facility's district and
+    kind, copied so that summaries need no join); district findings carry the
+    census unit code in ``district_code``, city findings ``410100``.
+    ``neighbour_ids`` lists the facilities a spatial finding names (the
+    kindergartens of PK-7 and EL-10), so that a recheck finds the neighbours
+    a moved or deleted facility used to touch.  Citation and severity come
+    from the rule catalogue (:data:`registry.compliance.RULES`).
+    """
+
+    __tablename__ = "compliance_finding"
+    __table_args__ = (
+        Index("ix_compliance_finding_facility_id", "facility_id"),
+        Index("ix_compliance_finding_rule_id_verdict", "rule_id", "verdict"),
+        Index("ix_compliance_finding_neighbour_ids", "neighbour_ids", postgresql_using="gin",
+              postgresql_where=text("neighbour_ids IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    run_id: Mapped[int] = mapped_column(Integer)  # compliance_run.id (no FK: bulk writes stay cheap)
+    subject_type: Mapped[str] = mapped_column(String(16))  # facility | district | city
+    facility_id: Mapped[int | None] = mapped_column(ForeignKey("facility.id", ondelete="CASCADE"))
+    district_code: Mapped[str | None] = mapped_column(String(6))
+    kind: Mapped[str] = mapped_column(String(32))
+    rule_id: Mapped[str] = mapped_column(String(24))
+    seq: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
+    verdict: Mapped[str] = mapped_column(String(16))  # pass | fail | unknown | not_applicable | flag
+    message_zh: Mapped[str] = mapped_column(Text)
+    message_en: Mapped[str] = mapped_column(Text)
+    related: Mapped[list[Any] | None] = mapped_column(JSONB_TYPE)
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSONB_TYPE)
+    neighbour_ids: Mapped[list[int] | None] = mapped_column(_ARRAY(Integer))
+    as_of: Mapped[dt.date] = mapped_column(Date)
+
+
+class ReferencePoint(Base):
+    """A point of a reference layer the spatial rules search (PK-7, KG-7, SR-16): a school entrance, a bus stop...
+
+    ``layer`` is one of :data:`registry.reference_layers.LAYERS`; ``category``
+    refines it where the layer mixes categories (venues: ``entertainment`` or
+    ``internet_cafe``).
+    """
+
+    __tablename__ = "reference_point"
+    __table_args__ = (
+        Index("ix_reference_point_layer", "layer"),
+        Index("ix_reference_point_geom_geog", text("geography(geom)"), postgresql_using="gist"),
+    )
+
+    id: Mapped[intpk]
+    layer: Mapped[str] = mapped_column(String(32))
+    name: Mapped[opt_str]
+    category: Mapped[str | None] = mapped_column(String(32))
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True))
+    source: Mapped[opt_str]
+    is_synthetic: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    created_at: Mapped[created_ts]
