@@ -138,11 +138,17 @@ def set_security_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Cookie settings, the nonce helpers for templates and the header hook."""
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_SECURE", _truthy(os.environ.get("REGISTRY_SECURE_COOKIES", "0")))
-    app.config.setdefault("SESSION_COOKIE_NAME", "registry_session")
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", dt.timedelta(hours=8))
+    cfg = app.config
+    # Flask ships these keys with its own defaults: replace only values nobody configured.
+    cfg["SESSION_COOKIE_HTTPONLY"] = True
+    if cfg.get("SESSION_COOKIE_SAMESITE") is None:
+        cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if not cfg.get("SESSION_COOKIE_SECURE"):
+        cfg["SESSION_COOKIE_SECURE"] = _truthy(os.environ.get("REGISTRY_SECURE_COOKIES", "0"))
+    if cfg.get("SESSION_COOKIE_NAME") == "session":
+        cfg["SESSION_COOKIE_NAME"] = "registry_session"
+    if cfg.get("PERMANENT_SESSION_LIFETIME") == dt.timedelta(days=31):
+        cfg["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=8)
     app.config.setdefault("REGISTRY_CSP_IMG_SRC", os.environ.get("REGISTRY_CSP_IMG_SRC", ""))
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.jinja_env.filters["nonce_scripts"] = nonce_scripts
