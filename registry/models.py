@@ -546,6 +546,36 @@ class AuditEvent(Base):
 from registry import softdelete as _softdelete  # noqa: E402,F401  (hides soft-deleted facilities from ORM reads)
 
 
+# --------------------------------------------------------------------------- coverage runs (0005)
+from sqlalchemy.dialects.postgresql import JSONB as _COVERAGE_JSONB  # noqa: E402
+
+
+class CoverageRun(Base):
+    """A saved coverage, what-if or site-selection analysis: its parameters and results.
+
+    ``params`` holds everything needed to run it again (kind, filters, radii,
+    population layer, as-of date, solver, candidates); ``results`` the figures
+    as computed then (city, per census unit, hot spots, chosen sites).
+    """
+
+    __tablename__ = "coverage_run"
+    __table_args__ = (Index("ix_coverage_run_kind_created_at", "kind", "created_at"),)
+
+    id: Mapped[intpk]
+    analysis: Mapped[str] = mapped_column(String(16))  # coverage | whatif | site_selection
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[opt_str]
+    layer_name: Mapped[str] = mapped_column(Text)
+    layer_id: Mapped[int | None] = mapped_column(ForeignKey("population_layer.id", ondelete="SET NULL"))
+    radii_m: Mapped[list[float]] = mapped_column(_COVERAGE_JSONB, default=list)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    solver: Mapped[str | None] = mapped_column(String(16))
+    params: Mapped[dict[str, Any]] = mapped_column(_COVERAGE_JSONB)
+    results: Mapped[dict[str, Any]] = mapped_column(_COVERAGE_JSONB)
+    created_by: Mapped[opt_str]
+    created_at: Mapped[created_ts]
+
+
 # --------------------------------------------------------------------------- compliance (0003)
 from sqlalchemy import SmallInteger  # noqa: E402
 from sqlalchemy.dialects.postgresql import ARRAY as _ARRAY  # noqa: E402
