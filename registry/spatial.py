@@ -360,6 +360,7 @@ def select_layer_cells(layer_id: int, ids: Sequence[int] | None = None) -> Selec
 
 def update_layer_census_codes(layer_id: int) -> Update:
     """Give each cell of a layer the code of the census unit containing its centre (NULL outside)."""
+    from registry.models import CensusUnit
     from registry.models import PopulationCell as C
 
     containing = (
@@ -372,6 +373,8 @@ def update_layer_census_codes(layer_id: int) -> Update:
 
 def select_census_units() -> Select:
     """The census units (code, name, type, 2020 population) with their polygon as WKB."""
+    from registry.models import CensusUnit
+
     return select(CensusUnit.code, CensusUnit.name, CensusUnit.unit_type, CensusUnit.pop_2020,
                   func.ST_AsBinary(CensusUnit.geom).label("wkb")).order_by(CensusUnit.code)
 
