@@ -18,4 +18,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(__import__("registry.web.ogc", fromlist=["bp"]).bp, url_prefix="/ogc")
+    app.register_blueprint(__import__("registry.web.imports", fromlist=["bp"]).bp)  # /import, /export
     errors.init_app(app)
