@@ -188,6 +188,9 @@ main.add_command(_users.user), main.add_command(_backup.backup_cmd), main.add_co
 
 main.add_command(__import__("registry.commands.query", fromlist=["query"]).query)  # registry query near|nearest|within|polygon
 
+for _cmd in __import__("registry.commands.imports", fromlist=["COMMANDS"]).COMMANDS:  # import, export, template, batches, rollback
+    main.add_command(_cmd)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -73,6 +73,7 @@ class RawChunk:
     rows: list[list[str]]
     overflow: dict[int, int]
     bytes_read: int
+    blank: np.ndarray | None = None  # rows whose every cell is empty or white space
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -291,6 +292,7 @@ def _csv_chunks(table: TableFile, chunk_size: int) -> Iterator[RawChunk]:
 def _make_chunk(rows: list[list[str]], numbers: list[int], width: int, bytes_read: int) -> RawChunk:
     overflow: dict[int, int] = {}
     fitted: list[list[str]] = []
+    blank = np.fromiter((not "".join(r).strip() for r in rows), dtype=bool, count=len(rows))
     for i, row in enumerate(rows):
         n = len(row)
         if n == width:
@@ -304,7 +306,7 @@ def _make_chunk(rows: list[list[str]], numbers: list[int], width: int, bytes_rea
     columns = [np.array(col, dtype=object) for col in zip(*fitted)] if fitted else \
         [np.empty(0, dtype=object) for _ in range(width)]
     return RawChunk(row_numbers=np.array(numbers, dtype=np.int64), columns=columns, rows=rows,
-                    overflow=overflow, bytes_read=bytes_read)
+                    overflow=overflow, bytes_read=bytes_read, blank=blank)
 
 
 # --------------------------------------------------------------------------- xlsx

@@ -158,13 +158,17 @@ class Coordinates:
 
 def _coordinate_values(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Numbers of a coordinate column: values, empty mask, non-numeric mask (NaN text counts as non-numeric)."""
-    text = pd.Series(raw, dtype=object).str.strip().str.replace("°", "", regex=False)
-    empty = (text == "").to_numpy()
-    values = pd.to_numeric(text.where(~empty, None), errors="coerce").to_numpy(dtype=np.float64, copy=True)
+    empty = raw == ""
+    values = pd.to_numeric(pd.Series(raw, dtype=object).where(~empty, None), errors="coerce").to_numpy(
+        dtype=np.float64, copy=True)
     bad = ~empty & ~np.isfinite(values)
-    if bad.any():  # a second chance for full-width digits, "E113.6", "113,6"
+    if bad.any():  # a second chance: spaces, "113.6°", full-width digits, "E113.6", "113,6"
         for i in np.flatnonzero(bad):
-            t = unicodedata.normalize("NFKC", clean_cell(str(raw[i]))).lstrip("EeNn").replace(",", ".")
+            t = unicodedata.normalize("NFKC", clean_cell(str(raw[i]))).replace("°", "").strip()
+            if t == "":
+                empty[i], bad[i] = True, False
+                continue
+            t = t.lstrip("EeNn").replace(",", ".")
             try:
                 v = float(t)
             except ValueError:
@@ -288,9 +292,7 @@ def validate_chunk(chunk: RawChunk, plan: ImportPlan) -> ChunkResult:
     rejected: dict[int, list[Issue]] = {}
     warnings: list[Issue] = []
     needs: dict[int, Issue] = {}
-    nonblank = np.zeros(n, dtype=bool)
-    for col in chunk.columns:
-        nonblank |= pd.Series(col, dtype=object).str.strip().to_numpy() != ""
+    nonblank = ~chunk.blank if chunk.blank is not None else np.ones(n, dtype=bool)
     for i, width in chunk.overflow.items():
         rejected.setdefault(i, []).append(row_issue(
             int(chunk.row_numbers[i]), "extra_values",
@@ -369,7 +371,7 @@ def _validate_kind(chunk: RawChunk, plan: ImportPlan, kind: FacilityKind, idx: n
         fail(local, row_issue(int(rows[local]), "required", f"「{header}」不能为空。", f"'{header}' is required.",
                               column=header))
     ext = common["external_id"]
-    for local in np.flatnonzero([e is not None and len(e) > MAX_ID_LENGTH for e in ext]):
+    for local in np.flatnonzero(pd.Series(ext, dtype=object).str.len().fillna(0).to_numpy() > MAX_ID_LENGTH):
         header = cols.common["external_id"].header
         fail(local, cell_issue(int(rows[local]), header, "External ID", ext[local], "too_long",
                                f"不超过 {MAX_ID_LENGTH} 个字符的编号", f"an id of at most {MAX_ID_LENGTH} characters"))
@@ -378,9 +380,9 @@ def _validate_kind(chunk: RawChunk, plan: ImportPlan, kind: FacilityKind, idx: n
         given = chunk.columns[plan.match.source_column][idx]
         source = np.array([clean_cell(s)[:MAX_TEXT_LENGTH] or plan.default_source for s in given], dtype=object)
     common["source"] = source
-    common["declared_code"] = np.array(
-        [None if d is None else plan.place_aliases.get(place_key(d)) for d in common["declared_district"]],
-        dtype=object)
+    codes, uniques = pd.factorize(common["declared_district"], use_na_sentinel=True)
+    resolved = np.array([plan.place_aliases.get(place_key(d)) for d in uniques] + [None], dtype=object)
+    common["declared_code"] = resolved[codes]
     for local in np.flatnonzero([d is not None and c is None for d, c in
                                  zip(common["declared_district"], common["declared_code"])]):
         header = cols.common["district"].header

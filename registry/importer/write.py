@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import shapely
 from geoalchemy2 import Geometry
 from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, Text, literal_column, select, text
@@ -57,6 +58,31 @@ def _col(name: str) -> Any:
 def _norm_name(column: str) -> str:
     """SQL of a name normalised for comparison: lower case, no spaces or punctuation."""
     return f"lower(regexp_replace({column}, '[[:space:][:punct:]（）【】《》，。、·]+', '', 'g'))"
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value: Any) -> str:
+    """One value in PostgreSQL ``COPY`` text format."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _copy_column(values: np.ndarray) -> np.ndarray:
+    """A column in ``COPY`` text format, converting each distinct value once."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = np.array([_copy_value(u) for u in uniques] + ["\\N"], dtype=object)
+    return texts[codes]
 
 
 @dataclass
@@ -126,10 +152,11 @@ class Staging:
                    c["declared_district"], c["declared_code"], c["status"], geoms]
         columns += [rows.fields.get(name, np.full(len(rows), None, dtype=object)) for name in st.field_names]
         names = ", ".join(COMMON_STAGE_COLUMNS + st.field_names)
+        texts = [_copy_column(np.asarray(col, dtype=object)) for col in columns]
+        body = "\n".join(map("\t".join, zip(*texts))) + "\n"
         raw = self.conn.connection.driver_connection
         with raw.cursor() as cur, cur.copy(f"COPY {st.name} ({names}) FROM STDIN") as copy:
-            for record in zip(*columns):
-                copy.write_row(record)
+            copy.write(body.encode("utf-8"))
         st.rows += len(rows)
 
     # ----------------------------------------------------------------- set-based checks
@@ -176,19 +203,26 @@ class Staging:
             self.conn.exec_driver_sql(f"DELETE FROM {self.stages[kind].ready} WHERE row_no = ANY(%(rows)s)",
                                       {"rows": rows})
 
-    def district_mismatches(self, limit: int = 5000) -> list[dict[str, Any]]:
-        """Rows whose declared district (recognised) does not contain their point, with the distance to it."""
+    def district_mismatches(self, limit: int = 5000, with_distance: int = 300) -> list[dict[str, Any]]:
+        """Rows whose declared district (recognised) does not contain their point.
+
+        The first ``with_distance`` carry the geodesic distance to the declared unit (enough for the
+        messages people read and for the coordinate-system hint).
+        """
         out: list[dict[str, Any]] = []
         dist = _sql(spatial.distance_between_m(_col("p.geom"), _col("r.geom")))
         for st in self.stages.values():
             out += [dict(m) for m in self.conn.exec_driver_sql(f"""
                 SELECT r.row_no, r.declared_district, r.declared_code, r.district_code,
-                       (SELECT min({dist}) FROM imp_piece p WHERE p.code = r.declared_code) AS distance_m
-                FROM {st.ready} r
-                WHERE r.declared_code IS NOT NULL
-                  AND r.declared_code IS DISTINCT FROM r.district_code
-                  AND r.zone_code IS NULL
-                ORDER BY r.row_no LIMIT {int(limit)}
+                       CASE WHEN r.n <= {int(with_distance)} THEN
+                         (SELECT min({dist}) FROM imp_piece p WHERE p.code = r.declared_code) END AS distance_m
+                FROM (SELECT row_no, declared_district, declared_code, district_code, geom,
+                             row_number() OVER (ORDER BY row_no) AS n
+                      FROM {st.ready}
+                      WHERE declared_code IS NOT NULL AND declared_code IS DISTINCT FROM district_code
+                        AND zone_code IS NULL
+                      ORDER BY row_no LIMIT {int(limit)}) r
+                ORDER BY r.row_no
             """).mappings()]
         return out
 
@@ -323,19 +357,23 @@ class Staging:
         near = _sql(spatial.within_metres(_col("f.geom"), _col("r.geom"), NEAR_DUPLICATE_METRES))
         dist = _sql(spatial.distance_between_m(_col("f.geom"), _col("r.geom")))
         n = 0
+        conn.exec_driver_sql("ANALYZE facility")  # the planner must know the table grew (index, not a scan)
         for st in self.stages.values():
             params = {"batch": batch_id, "kind": st.kind.value, "sim": NAME_SIMILARITY}
             n += conn.exec_driver_sql(f"""
                 INSERT INTO review_flag (batch_id, facility_id, other_facility_id, kind, reason, similarity,
                                          distance_m, detail)
-                SELECT %(batch)s, r.fid, f.id, %(kind)s, 'near_duplicate', similarity(r.nname, {_norm_name('f.name')}),
-                       {dist}, r.name || ' ≈ ' || f.name
+                SELECT %(batch)s, r.fid, f.id, %(kind)s, 'near_duplicate', f.sim, f.dist, r.name || ' ≈ ' || f.name
                 FROM (SELECT coalesce(existing_id, new_id) AS fid, name, geom, {_norm_name('name')} AS nname
                       FROM {st.ready}) r
-                JOIN facility f ON f.kind = %(kind)s AND {near} AND f.id <> r.fid
-                WHERE (r.nname = {_norm_name('f.name')} OR similarity(r.nname, {_norm_name('f.name')}) >= %(sim)s
-                       OR (length(r.nname) >= 2 AND strpos({_norm_name('f.name')}, r.nname) > 0))
-                  AND NOT (f.batch_id IS NOT DISTINCT FROM %(batch)s AND f.id < r.fid)
+                CROSS JOIN LATERAL (
+                    SELECT f.id, f.name, similarity(r.nname, {_norm_name('f.name')}) AS sim, {dist} AS dist,
+                           {_norm_name('f.name')} AS fname
+                    FROM facility f
+                    WHERE {near} AND f.kind = %(kind)s AND f.id <> r.fid
+                      AND NOT (f.batch_id IS NOT DISTINCT FROM %(batch)s AND f.id < r.fid)
+                ) f
+                WHERE r.nname = f.fname OR f.sim >= %(sim)s OR (length(r.nname) >= 2 AND strpos(f.fname, r.nname) > 0)
             """, params).rowcount
             n += conn.exec_driver_sql(f"""
                 INSERT INTO review_flag (batch_id, facility_id, kind, reason, detail)
