@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth_pages.bp)
     app.register_blueprint(facility_edit.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(__import__("registry.web.mapviews", fromlist=["bp"]).bp)  # /map, map frames
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(__import__("registry.web.ogc", fromlist=["bp"]).bp, url_prefix="/ogc")
     app.register_blueprint(__import__("registry.web.imports", fromlist=["bp"]).bp)  # /import, /export
