@@ -33,6 +33,7 @@ import base64
 import binascii
 import csv
 import datetime as dt
+import functools
 import io
 import math
 import re
@@ -53,6 +54,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     not_,
     or_,
     select,
@@ -1026,13 +1028,16 @@ def _attributes_json(kind: str) -> ColumnElement:
             col = func.to_char(col, "HH24:MI")
         elif fs.type is FieldType.POINTS:
             col = spatial.as_geojson(col, decimals=6)
-        args += [literal(fs.name), col]
-    return func.json_build_object(*args)
+        args += [literal_column(f"'{fs.name}'"), col]  # constant keys: no bind parameters
+    # a correlated subquery rather than a join: one primary-key lookup in the facility's own kind
+    # table per row of the page, and a plan that does not grow with the number of kinds
+    return select(func.json_build_object(*args)).where(table.c.id == F.c.id).scalar_subquery()
 
 
-def _attributes_column(kinds: Sequence[str]) -> ColumnElement:
+@functools.lru_cache(maxsize=64)
+def _attributes_column(kinds: tuple[str, ...]) -> ColumnElement:
     if len(kinds) == 1:
-        return _attributes_json(kinds[0]).label("attributes")
+        return _attributes_json(kinds[0]).label("attributes")  # type: ignore[union-attr]
     return case(*((F.c.kind == k, _attributes_json(k)) for k in kinds)).label("attributes")
 
 
@@ -1057,45 +1062,72 @@ class QueryResult:
 
 
 def build_statement(session: Session, q: Query) -> tuple[Select, Select]:
-    """(page statement, count statement) for ``q``: the SQL the query layer runs."""
+    """(page statement, count statement) for ``q``: the SQL the query layer runs.
+
+    The page is chosen by an inner statement over the tables the filters and
+    the sort need (ids, distance and ``count(*) OVER ()`` for
+    ``numberMatched``); only the rows of that page are then joined to every
+    kind table and shaped, so attributes are built for ``limit`` rows, not for
+    every match.
+    """
     ctx = _Ctx(q.kinds)
     where = _conditions(q, ctx, session)
-    filter_source = _source(ctx)
     output_kinds = q.kinds or KIND_VALUES
-    out_ctx = _Ctx(q.kinds, set(ctx.tables) | {"district"})
-    source = _source(out_ctx, output_kinds)
-    x, y = spatial.xy_in(F.c.geom, q.out_srid)
-    lon, lat = spatial.facility_lonlat()
-    columns: list[Any] = [F.c[c] for c in _COMMON_COLUMNS]
-    columns += [D.c.name.label("district"), lon, lat]
-    if q.out_srid != SRID:
-        columns += [x, y]
-    columns.append(_attributes_column(output_kinds))
 
     distance: ColumnElement | None = None
+    inner_from: FromClause
     if q.nearest:
         n = q.nearest
-        nearest = spatial.select_nearest(filter_source, F.c.geom, F.c.id, where, n.lon, n.lat, n.k,
+        nearest = spatial.select_nearest(_source(ctx), F.c.geom, F.c.id, where, n.lon, n.lat, n.k,
                                          n.max_distance_m).subquery("nearest")
         distance = nearest.c.distance_m
-        stmt = select(*columns, distance.label("distance_m")).select_from(source.join(nearest, nearest.c.id == F.c.id))
+        sort_keys = [(name, desc) for name, desc in q.sort if name != "distance"]
+        order_cols = [(distance if name == "distance" else ctx.column(name), desc)
+                      for name, desc in (q.sort or (("distance", False),))]
+        inner_from = _source(ctx).join(nearest, nearest.c.id == F.c.id) if sort_keys else \
+            F.join(nearest, nearest.c.id == F.c.id)
+        inner_where: list[ColumnElement] = []
         count = select(func.count()).select_from(nearest)
     else:
         if q.near:
             n = q.near
             distance = (spatial.projected_distance_m(F.c.geom, n.lon, n.lat) if n.method == "projected"
                         else spatial.distance_m(F.c.geom, n.lon, n.lat))
-            columns.append(distance.label("distance_m"))
-        stmt = select(*columns).select_from(source).where(*where)
-        count = select(func.count()).select_from(filter_source).where(*where)
+        sort = q.sort or ((("distance", False),) if distance is not None else ())
+        order_cols = [(distance if name == "distance" else ctx.column(name), desc) for name, desc in sort]
+        inner_from = _source(ctx)
+        inner_where = where
+        count = select(func.count()).select_from(_source(ctx)).where(*where)
 
-    order: list[Any] = []
-    for name, desc in q.sort or ((("distance", False),) if distance is not None else ()):
-        col = distance if name == "distance" else out_ctx.column(name)
-        order.append(col.desc().nulls_last() if desc else col.asc().nulls_last())
-    order.append(F.c.id)
-    stmt = stmt.order_by(*order).limit(q.limit).offset(q.offset)
+    order = [c.desc().nulls_last() if desc else c.asc().nulls_last() for c, desc in order_cols] + [F.c.id]
+    inner_cols: list[Any] = [F.c.id.label("id"), func.count().over().label("_matched")]
+    if distance is not None:
+        inner_cols.append(distance.label("distance_m"))
+    inner_cols += [c.label(f"_k{i}") for i, (c, _) in enumerate(order_cols)]
+    page = (select(*inner_cols).select_from(inner_from).where(*inner_where)
+            .order_by(*order).limit(q.limit).offset(q.offset).subquery("page"))
+
+    columns: list[Any] = list(_output_columns(output_kinds, q.out_srid))
+    columns.append(page.c._matched)
+    if distance is not None:
+        columns.append(page.c.distance_m)
+    outer_order = [(page.c[f"_k{i}"].desc() if desc else page.c[f"_k{i}"].asc()).nulls_last()
+                   for i, (_, desc) in enumerate(order_cols)] + [F.c.id]
+    source = F.join(page, page.c.id == F.c.id).outerjoin(D, D.c.adcode == F.c.district_code)
+    stmt = select(*columns).select_from(source).order_by(*outer_order)
     return stmt, count
+
+
+@functools.lru_cache(maxsize=64)
+def _output_columns(kinds: tuple[str, ...], out_srid: int) -> tuple[Any, ...]:
+    """The shaped columns of a page (built once per kinds and CRS: large, constant expressions)."""
+    lon, lat = spatial.facility_lonlat()
+    columns: list[Any] = [F.c[c] for c in _COMMON_COLUMNS]
+    columns += [D.c.name.label("district"), lon, lat]
+    if out_srid != SRID:
+        columns += list(spatial.xy_in(F.c.geom, out_srid))
+    columns.append(_attributes_column(kinds))
+    return tuple(columns)
 
 
 def run(session: Session, q: Query) -> QueryResult:
@@ -1106,7 +1138,6 @@ def run(session: Session, q: Query) -> QueryResult:
     ``q.out_srid``) and ``distance_m`` for radius and nearest queries.
     """
     stmt, count = build_statement(session, q)
-    stmt = stmt.add_columns(count.scalar_subquery().label("_matched"))
     records = session.execute(stmt).mappings().all()
     if records:
         matched = int(records[0]["_matched"])
