@@ -156,7 +156,7 @@ def iter_csv(session: Session, flt: ExportFilter) -> Iterator[bytes]:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow([c[0] for c in cols])
-    yield (BOM + buf.getvalue()).encode("utf-8")
+    yield BOM.encode("utf-8") + _drain(buf)
     n = 0
     for kind, obj, lon, lat, dname in _rows(session, flt):
         line: list[Any] = []
