@@ -112,6 +112,12 @@ ENDPOINT_PERMISSIONS: dict[str, str] = {
     "facility_edit.api_revert": "facility.write",
     "facility_edit.history": "audit.read",
     "facility_edit.api_history": "audit.read",
+    # imports (registry/web/imports.py): the upload form and staged previews are the clerk's own
+    "imports.index": "facility.import",
+    "imports.preview_report": "facility.import",
+    "imports.batches": "audit.read",
+    "imports.batch": "audit.read",
+    "imports.batch_report": "audit.read",
     # whole blueprints of other areas: every WRITE endpoint of the blueprint
     "imports.*": "facility.import",
     "coverage.*": "analysis.save",
