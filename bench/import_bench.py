@@ -13,7 +13,7 @@ in the same run:
   same file into its own database (types auto-detected, points from the
   lon/lat columns, GiST index built) — no validation at all.
 
-Each loader runs in a child process whose peak RSS is read with ``wait4``.
+Each loader runs in a child process whose own peak RSS (VmHWM) is polled from /proc.
 Prints the medians and the ratio ours / ogr2ogr.
 
 Run::
@@ -182,21 +182,39 @@ def run_child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float,
     return elapsed, usage.ru_maxrss / 1024.0, out.decode(errors="replace").strip()
 
 
-def run_ours(url: str, path: Path) -> tuple[float, float, str]:
-    import resource
+def _watch_hwm(pid: int, out: list[float]) -> None:
+    """Poll VmHWM of ``pid`` (its own peak RSS since exec; ru_maxrss would include the forking parent's)."""
+    while True:
+        try:
+            text_ = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return
+        for line in text_.splitlines():
+            if line.startswith("VmHWM:"):
+                out.append(int(line.split()[1]) / 1024.0)
+        time.sleep(0.1)
 
+
+def _start_watch(pid: int) -> list[float]:
+    import threading
+
+    peaks: list[float] = [0.0]
+    threading.Thread(target=_watch_hwm, args=(pid, peaks), daemon=True).start()
+    return peaks
+
+
+def run_ours(url: str, path: Path) -> tuple[float, float, str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", OURS, url, str(path)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
+    peaks = _start_watch(proc.pid)
+    out_b, err_b = proc.communicate()
+    status = proc.returncode
     elapsed = time.perf_counter() - t0
-    out = proc.stdout.read().decode()  # type: ignore[union-attr]
-    err = proc.stderr.read().decode()  # type: ignore[union-attr]
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"our import failed:\n{err[-3000:]}")
-    del resource
-    return elapsed, usage.ru_maxrss / 1024.0, out.strip()
+    if status != 0:
+        raise SystemExit(f"our import failed:\n{err_b.decode()[-3000:]}")
+    return elapsed, max(peaks), out_b.decode().strip()
 
 
 def run_ogr(cluster, path: Path) -> tuple[float, float, str]:  # type: ignore[no-untyped-def]
@@ -207,12 +225,12 @@ def run_ogr(cluster, path: Path) -> tuple[float, float, str]:  # type: ignore[no
            "--config", "PG_USE_COPY", "YES"]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    peaks = _start_watch(proc.pid)
+    _, err_b = proc.communicate()
     elapsed = time.perf_counter() - t0
-    err = proc.stderr.read().decode(errors="replace")  # type: ignore[union-attr]
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"ogr2ogr failed:\n{err[-3000:]}")
-    return elapsed, usage.ru_maxrss / 1024.0, ""
+    if proc.returncode != 0:
+        raise SystemExit(f"ogr2ogr failed:\n{err_b.decode(errors='replace')[-3000:]}")
+    return elapsed, max(peaks), ""
 
 
 def reset_ours(url: str) -> None:
