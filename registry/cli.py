@@ -185,6 +185,8 @@ from registry.commands import backup as _backup
 from registry.commands import users as _users
 
 main.add_command(_users.user), main.add_command(_backup.backup_cmd), main.add_command(_backup.restore_cmd)
+main.add_command(__import__("registry.commands.compliance", fromlist=["compliance"]).compliance)  # compliance
+main.add_command(__import__("registry.commands.compliance", fromlist=["reference"]).reference)  # reference layers
 
 main.add_command(__import__("registry.commands.query", fromlist=["query"]).query)  # registry query near|nearest|within|polygon
 

@@ -103,6 +103,10 @@ def load_sample(session: Session, data_dir: Path = DATA_DIR, progress: Progress 
         select(text("count(*)")).select_from(Facility).where(Facility.source == SAMPLE_SOURCE,
                                                              Facility.district_code.is_(None))
     ) or 0
+    say("compliance check")  # compliance: synthetic reference layer + full check (registry.compliance_db)
+    from registry.compliance_db.service import after_sample_load
+
+    after_sample_load(session, data_dir / "sample")
     return report
 
 

@@ -502,3 +502,179 @@ def select_census_populations() -> Select:
     """Census units (districts and functional zones) with their 2020 population."""
     return select(CensusUnit.code, CensusUnit.name, CensusUnit.unit_type, CensusUnit.pop_2020).order_by(
         CensusUnit.code)
+
+
+# --- compliance
+# Builders used by :mod:`registry.compliance_db`: each kind's facilities as flat
+# rows for the rule engine (one statement per kind), and the cross-kind
+# neighbour pairs of the spatial rules (PK-7, EL-10, KG-7, SR-16) in exact
+# geodesic metres, written so the geography GiST indexes serve them.  Every
+# statement is Core (no ORM entity): soft-deleted facilities are left out
+# explicitly.
+def _compliance_tables(kind: str) -> tuple[FromClause, FromClause]:
+    from registry.models import KIND_MODELS
+
+    return Facility.__table__, KIND_MODELS[kind].__table__
+
+
+def select_compliance_rows(kind: str, ids: Sequence[int] | None = None, *, census: bool = False,
+                           columns: Sequence[str] | None = None) -> Select:
+    """Live facilities of ``kind`` (or only ``ids``) as flat rows: common columns plus the attributes.
+
+    Every attribute of the kind, or only ``columns``; geometry attributes
+    (entrances) are left out.  With ``census`` a column ``census_code`` gives
+    the census unit containing the point (NULL outside all of them).
+    """
+    f, k = _compliance_tables(kind)
+    attrs = [c for c in k.c if c.name != "id" and not isinstance(c.type, Geometry)
+             and (columns is None or c.name in columns)]
+    cols: list[ColumnElement] = [f.c.id, f.c.kind, f.c.name, f.c.address, f.c.status, f.c.district_code,
+                                 f.c.declared_district, f.c.compliance_status, *attrs]
+    if census:
+        cols.append(
+            select(CensusUnit.code).where(func.ST_Intersects(CensusUnit.geom, f.c.geom))
+            .order_by(CensusUnit.code).limit(1).scalar_subquery().label("census_code")
+        )
+    stmt = (select(*cols).select_from(f.join(k, k.c.id == f.c.id))
+            .where(f.c.kind == kind, f.c.deleted_at.is_(None)))
+    if ids is not None:
+        stmt = stmt.where(f.c.id.in_(list(ids)))
+    return stmt
+
+
+def _kindergarten_point(use_entrance: bool) -> tuple[ColumnElement, ColumnElement]:
+    """The kindergarten point measured to (entrance, else facility point) and whether it is the entrance."""
+    from registry.models import Kindergarten
+
+    kg = Kindergarten.__table__
+    f = Facility.__table__
+    if not use_entrance:
+        return f.c.geom, literal(False)
+    return func.coalesce(kg.c.entrance, f.c.geom, type_=Geometry), kg.c.entrance.isnot(None)
+
+
+def select_kindergarten_pairs(
+    subject_kind: str,
+    metres: float,
+    *,
+    use_entrance: bool,
+    subject_ids: Sequence[int] | None = None,
+    kindergarten_ids: Sequence[int] | None = None,
+    subject_where: Sequence[ColumnElement] = (),
+) -> Select:
+    """Facilities of ``subject_kind`` within ``metres`` of a live kindergarten.
+
+    PK-7 measures to the kindergarten's ``entrance`` (``use_entrance``), falling
+    back to the facility point when none is recorded; EL-10 to the facility
+    point.  Columns: ``subject_id``, ``neighbour_id``, ``neighbour_name``,
+    ``distance_m``, ``at_entrance``.  ``subject_ids`` / ``kindergarten_ids``
+    restrict either side (rechecks); ``subject_where`` adds conditions on the
+    subject's kind table (e.g. on-street berths only).
+    """
+    from registry.models import KIND_MODELS, Kindergarten
+
+    f, kg = Facility.__table__, Kindergarten.__table__
+    s = Facility.__table__.alias("s")
+    sk = KIND_MODELS[subject_kind].__table__
+    target, at_entrance = _kindergarten_point(use_entrance)
+    stmt = (
+        select(
+            s.c.id.label("subject_id"), f.c.id.label("neighbour_id"), f.c.name.label("neighbour_name"),
+            distance_between_m(s.c.geom, target).label("distance_m"), at_entrance.label("at_entrance"),
+        )
+        .select_from(f.join(kg, kg.c.id == f.c.id))
+        .join(s, within_metres(s.c.geom, target, metres))
+        .join(sk, sk.c.id == s.c.id)
+        .where(f.c.kind == "kindergarten", f.c.deleted_at.is_(None),
+               s.c.kind == subject_kind, s.c.deleted_at.is_(None), *subject_where)
+    )
+    if subject_ids is not None:
+        stmt = stmt.where(s.c.id.in_(list(subject_ids)))
+    if kindergarten_ids is not None:
+        stmt = stmt.where(f.c.id.in_(list(kindergarten_ids)))
+    return stmt
+
+
+def select_reference_pairs(
+    subject_kind: str,
+    layers: Sequence[str],
+    metres: float,
+    *,
+    subject_ids: Sequence[int] | None = None,
+    subject_where: Sequence[ColumnElement] = (),
+) -> Select:
+    """Facilities of ``subject_kind`` within ``metres`` of a point of the reference ``layers``.
+
+    Columns: ``subject_id``, ``layer``, ``category``, ``neighbour_id`` (the
+    reference point), ``neighbour_name``, ``distance_m``.
+    """
+    from registry.models import KIND_MODELS, ReferencePoint
+
+    r = ReferencePoint.__table__
+    s = Facility.__table__.alias("s")
+    sk = KIND_MODELS[subject_kind].__table__
+    stmt = (
+        select(
+            s.c.id.label("subject_id"), r.c.layer, r.c.category, r.c.id.label("neighbour_id"),
+            r.c.name.label("neighbour_name"), distance_between_m(s.c.geom, r.c.geom).label("distance_m"),
+        )
+        .select_from(r)
+        .join(s, within_metres(s.c.geom, r.c.geom, metres))
+        .join(sk, sk.c.id == s.c.id)
+        .where(r.c.layer.in_(list(layers)), s.c.kind == subject_kind, s.c.deleted_at.is_(None),
+               *subject_where)
+    )
+    if subject_ids is not None:
+        stmt = stmt.where(s.c.id.in_(list(subject_ids)))
+    return stmt
+
+
+def select_nearest_reference(subject_kind: str, layer: str, subject_ids: Sequence[int] | None = None) -> Select:
+    """For each live facility of ``subject_kind``, the nearest point of reference ``layer`` (KNN on geography).
+
+    Columns as :func:`select_reference_pairs`.
+    """
+    from sqlalchemy import true
+
+    from registry.models import ReferencePoint
+
+    r = ReferencePoint.__table__
+    s = Facility.__table__.alias("s")
+    nearest = (
+        select(r.c.id, r.c.layer, r.c.category, r.c.name, r.c.geom)
+        .where(r.c.layer == layer)
+        .order_by(geography(r.c.geom).op("<->")(geography(s.c.geom)))
+        .limit(1)
+        .lateral("nearest")
+    )
+    stmt = (
+        select(
+            s.c.id.label("subject_id"), nearest.c.layer, nearest.c.category, nearest.c.id.label("neighbour_id"),
+            nearest.c.name.label("neighbour_name"),
+            distance_between_m(s.c.geom, nearest.c.geom).label("distance_m"),
+        )
+        .select_from(s.join(nearest, true()))
+        .where(s.c.kind == subject_kind, s.c.deleted_at.is_(None))
+    )
+    if subject_ids is not None:
+        stmt = stmt.where(s.c.id.in_(list(subject_ids)))
+    return stmt
+
+
+def select_reference_layer_counts() -> Select:
+    """Points per reference layer (``layer``, ``category``, ``n``, ``synthetic`` points among them)."""
+    from registry.models import ReferencePoint
+
+    r = ReferencePoint.__table__
+    return (
+        select(r.c.layer, r.c.category, func.count().label("n"),
+               func.count().filter(r.c.is_synthetic).label("synthetic"))
+        .group_by(r.c.layer, r.c.category)
+        .order_by(r.c.layer, r.c.category)
+    )
+
+
+def select_facility_kinds(ids: Sequence[int]) -> Select:
+    """``id``, ``kind`` and whether it is live, for the facilities in ``ids`` that exist."""
+    f = Facility.__table__
+    return select(f.c.id, f.c.kind, f.c.deleted_at.is_(None).label("live")).where(f.c.id.in_(list(ids)))

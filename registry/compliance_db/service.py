@@ -1,0 +1,343 @@
+"""Evaluating the registry and keeping the stored verdicts current.
+
+:func:`run_check` evaluates every facility (or every facility of some kinds),
+the census units and the city, and replaces the stored findings;
+:func:`recheck` re-evaluates some facilities *and the cross-kind neighbours
+they touch* — the berths and elevators near a kindergarten's new position
+(queried in PostGIS) and those whose stored findings name it (its old
+position, or a deleted kindergarten) — plus the district and city rules when
+a counted kind changed.  Both run inside the caller's transaction (nothing is
+committed here) behind an advisory lock, and record a
+:class:`~registry.models.ComplianceRun` with the as-of date and the time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+
+from registry.compliance import (
+    Finding,
+    build_contexts,
+    evaluate_city,
+    evaluate_districts,
+    evaluate_facility,
+    facility_status,
+)
+from registry.compliance_db import load, neighbours, store
+from registry.compliance_db.load import KINDS
+from registry.rules.base import SpatialContext
+from registry.spatial import select_facility_kinds
+
+COUNTED_KINDS = frozenset(load.DISTRICT_COLUMNS)
+"""Kinds the district and city rules count: a change to one of them re-evaluates those rules."""
+
+FULL_RECHECK_SHARE = 0.25
+"""A recheck touching more than this share of the registry runs as a full check (cheaper in bulk)."""
+
+Bind = Session | Connection
+
+
+@dataclass
+class CheckReport:
+    """What a check or recheck did."""
+
+    run_id: int
+    scope: str
+    as_of: dt.date
+    kinds: list[str]
+    n_facilities: int = 0
+    n_findings: int = 0
+    n_changed: int = 0
+    duration_s: float = 0.0
+    statuses: Counter[str] = field(default_factory=Counter)
+    verdicts: dict[str, Counter[str]] = field(default_factory=dict)
+    facility_ids: list[int] = field(default_factory=list)
+    layers: dict[str, int] = field(default_factory=dict)
+
+    def count(self, finding: Finding) -> None:
+        self.verdicts.setdefault(finding.rule_id, Counter())[finding.verdict.value] += 1
+
+
+def connection_of(bind: Bind) -> Connection:
+    """The connection of a session (or the connection itself)."""
+    return bind.connection() if isinstance(bind, Session) else bind
+
+
+# --------------------------------------------------------------------------- evaluation (no writes)
+@dataclass
+class FacilityResult:
+    """The findings of one facility and where it is."""
+
+    id: int
+    kind: str
+    district_code: str | None
+    findings: list[Finding]
+
+    @property
+    def status(self) -> str:
+        return facility_status(self.findings)
+
+
+def evaluate_kind(
+    conn: Connection, kind: str, as_of: dt.date, layers: Collection[str], ids: Sequence[int] | None = None
+) -> Iterator[FacilityResult]:
+    """Evaluate the live facilities of ``kind`` (all, or ``ids``) with their neighbours from PostGIS.
+
+    Queries run before the first result is yielded, so a caller may stream the
+    results into a ``COPY`` on the same connection.
+    """
+    facilities = load.load_facilities(conn, kind, ids)
+    if not facilities:
+        return iter(())
+    pairs, searched = neighbours.pairs_for(conn, kind, layers, ids)
+    contexts = build_contexts(pairs, searched)
+    empty = SpatialContext((), dict(searched)) if searched is not None else None
+
+    def results() -> Iterator[FacilityResult]:
+        for facility in facilities:
+            fid = facility["id"]
+            findings = evaluate_facility(facility, as_of, contexts.get(fid, empty))
+            yield FacilityResult(fid, kind, facility["admin_district"], findings)
+
+    return results()
+
+
+def evaluate_areas(conn: Connection, as_of: dt.date) -> list[Finding]:
+    """District findings per census unit (MUS-1, MUS-2, MUS-3, SR-15) and the city findings."""
+    units = load.load_units(conn)
+    counted = load.load_counted(conn)
+    return evaluate_districts(units, counted, as_of) + evaluate_city(units, counted, as_of)
+
+
+# --------------------------------------------------------------------------- writing
+def _write_results(conn: Connection, run_id: int, results: Iterable[FacilityResult], as_of: dt.date,
+                   report: CheckReport, statuses: list[tuple[int, str]]) -> None:
+    def lines() -> Iterator[str]:
+        for result in results:
+            status = result.status
+            statuses.append((result.id, status))
+            report.statuses[status] += 1
+            report.facility_ids.append(result.id)
+            for finding in result.findings:
+                report.count(finding)
+                yield store.copy_line(run_id, finding, 0, result.id, result.district_code, as_of)
+
+    report.n_findings += store.copy_lines(conn, lines())
+
+
+def _write_areas(conn: Connection, run_id: int, as_of: dt.date, report: CheckReport) -> None:
+    store.delete_areas(conn)
+    findings = evaluate_areas(conn, as_of)
+    seq: Counter[tuple[str, Any, str]] = Counter()
+
+    def lines() -> Iterator[str]:
+        for finding in findings:
+            key = (finding.subject_type, finding.subject_id, finding.rule_id)
+            report.count(finding)
+            yield store.copy_line(run_id, finding, seq[key], None, str(finding.subject_id), as_of)
+            seq[key] += 1
+
+    report.n_findings += store.copy_lines(conn, lines())
+
+
+def _finish(conn: Connection, report: CheckReport, started: float) -> CheckReport:
+    report.duration_s = time.perf_counter() - started
+    report.n_facilities = len(report.facility_ids)
+    store.finish_run(conn, report.run_id, report.n_facilities, report.n_findings, report.duration_s)
+    return report
+
+
+def run_check(
+    bind: Bind, as_of: dt.date | None = None, kinds: Sequence[str] | None = None, trigger: str = "cli"
+) -> CheckReport:
+    """Evaluate every live facility (or those of ``kinds``) and store the findings and statuses.
+
+    District and city rules are re-evaluated too unless ``kinds`` names only
+    kinds they do not count (elevators).  Runs in the caller's transaction.
+
+    Parameters
+    ----------
+    bind : Session or Connection
+        Where to read and write (nothing is committed here).
+    as_of : datetime.date, optional
+        Date the time rules are judged at; today by default.
+    kinds : sequence of str, optional
+        Only these kinds.
+    trigger : str
+        Recorded with the run (``cli``, ``sample``, ``import``, ``reference`` ...).
+
+    Raises
+    ------
+    ValueError
+        If a kind is unknown.
+    """
+    started = time.perf_counter()
+    conn = connection_of(bind)
+    chosen = list(KINDS) if not kinds else [k for k in KINDS if k in set(kinds)]
+    unknown_kinds = sorted(set(kinds or ()) - set(KINDS))
+    if unknown_kinds:
+        raise ValueError(f"unknown facility kind(s): {', '.join(unknown_kinds)}; expected one of: {', '.join(KINDS)}")
+    full = len(chosen) == len(KINDS)
+    day = as_of or dt.date.today()
+    store.lock(conn)
+    layers = load.loaded_layers(conn)
+    run_id = store.start_run(conn, "full" if full else "kinds", chosen, trigger, day, layers)
+    report = CheckReport(run_id, "full" if full else "kinds", day, chosen, layers=layers)
+    if full:
+        store.delete_all(conn)
+    else:
+        store.delete_kinds(conn, chosen)
+    statuses: list[tuple[int, str]] = []
+    for kind in chosen:
+        _write_results(conn, run_id, evaluate_kind(conn, kind, day, layers), day, report, statuses)
+    report.n_changed = store.write_statuses(conn, statuses)
+    store.clear_statuses(conn, kinds=None if full else chosen)
+    if full or COUNTED_KINDS & set(chosen):
+        _write_areas(conn, run_id, day, report)
+    return _finish(conn, report, started)
+
+
+def affected_by(conn: Connection, ids: Collection[int]) -> tuple[dict[int, tuple[str, bool]], set[int]]:
+    """The facilities a change of ``ids`` affects: themselves and their cross-kind neighbours.
+
+    Returns ``(kind and liveness of every affected facility that exists, ids
+    that no longer exist)``.  Neighbours are those near a live kindergarten
+    among ``ids`` now (PostGIS) and those whose stored findings name one of
+    ``ids`` (where it was before, or before it was deleted).
+    """
+    ids = sorted({int(i) for i in ids})
+    info = {fid: (kind, live) for fid, kind, live in conn.execute(select_facility_kinds(ids))}
+    kindergartens = [fid for fid, (kind, live) in info.items() if kind == "kindergarten" and live]
+    extra = (neighbours.touched_by_kindergartens(conn, kindergartens) | store.referencing(conn, ids)) - set(info)
+    if extra:
+        info.update({fid: (kind, live) for fid, kind, live in conn.execute(select_facility_kinds(sorted(extra)))})
+    gone = set(ids) - set(info)
+    return info, gone
+
+
+def _registry_size(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("SELECT count(*) FROM facility WHERE deleted_at IS NULL").scalar_one())
+
+
+def recheck(
+    bind: Bind, facility_ids: Iterable[int] | None, as_of: dt.date | None = None, trigger: str = "edit"
+) -> CheckReport:
+    """Re-evaluate facilities after they were created, edited, moved or deleted, and their neighbours.
+
+    Call it after the write, in the same transaction (the caller commits).
+    ``facility_ids=None`` re-checks the whole registry (:func:`run_check`).
+    Ids of deleted facilities (soft or hard) are welcome: their findings go,
+    and the neighbours their stored findings named are re-evaluated.
+
+    Parameters
+    ----------
+    bind : Session or Connection
+        The session or connection that made the change.
+    facility_ids : iterable of int or None
+        Facilities created, changed or deleted.
+    as_of : datetime.date, optional
+        Date for the time rules; today by default.
+    trigger : str
+        Recorded with the run (``edit``, ``import``, ``delete`` ...).
+
+    Returns
+    -------
+    CheckReport
+        ``facility_ids`` lists every facility re-evaluated (neighbours included).
+
+    Examples
+    --------
+    >>> # after moving kindergarten 42 in a session:
+    >>> # recheck(session, [42])   # also re-checks berths within 50 m of its old and new entrance
+    """
+    if isinstance(bind, Session):
+        bind.flush()
+    conn = connection_of(bind)
+    if facility_ids is None:
+        return run_check(conn, as_of, trigger=trigger)
+    started = time.perf_counter()
+    ids = {int(i) for i in facility_ids}
+    day = as_of or dt.date.today()
+    store.lock(conn)
+    info, gone = affected_by(conn, ids)
+    if len(info) > FULL_RECHECK_SHARE * max(_registry_size(conn), 1) and len(info) > 1000:
+        return run_check(conn, day, trigger=trigger)
+    layers = load.loaded_layers(conn)
+    kinds = sorted({kind for kind, _ in info.values()})
+    run_id = store.start_run(conn, "recheck", kinds, trigger, day, layers)
+    report = CheckReport(run_id, "recheck", day, kinds, layers=layers)
+    store.delete_facilities(conn, sorted(set(info) | gone))
+    statuses: list[tuple[int, str]] = []
+    for kind in KINDS:
+        live = [fid for fid, (k, alive) in info.items() if k == kind and alive]
+        if live:
+            _write_results(conn, run_id, evaluate_kind(conn, kind, day, layers, live), day, report, statuses)
+    report.n_changed = store.write_statuses(conn, statuses)
+    store.clear_statuses(conn, ids=sorted(info))
+    if gone or COUNTED_KINDS & set(kinds):
+        _write_areas(conn, run_id, day, report)
+    return _finish(conn, report, started)
+
+
+def recheck_layers(bind: Bind, layers: Iterable[str], as_of: dt.date | None = None,
+                   trigger: str = "reference") -> CheckReport | None:
+    """Re-check the kinds whose spatial rules read the reference ``layers`` (after an import)."""
+    from registry.reference_layers import LAYERS
+
+    rules = {rule for layer in layers for rule in LAYERS[layer].rules}
+    kinds = sorted({"PK-7": "parking_lot", "KG-7": "kindergarten", "SR-16": "study_room"}[r] for r in rules)
+    if not kinds:
+        return None
+    return run_check(bind, as_of, kinds, trigger=trigger)
+
+
+def after_sample_load(bind: Bind, sample_dir: Path, as_of: dt.date | None = None) -> CheckReport:
+    """Load the shipped synthetic reference layer (if present) and run a full check (end of ``load_sample``)."""
+    from registry.reference_layers import load_sample_points
+
+    points = Path(sample_dir) / "reference_points.csv"
+    if points.exists():
+        load_sample_points(bind, points)
+    return run_check(bind, as_of, trigger="sample")
+
+
+def evaluate_live(bind: Bind, as_of: dt.date, kinds: Sequence[str] | None = None) -> int:
+    """Evaluate the registry at ``as_of`` into the temporary tables of :mod:`.store` (nothing stored).
+
+    Used to show verdicts at another date than the stored ones.  Returns the
+    number of findings; the caller reads the temporary tables and drops them.
+    """
+    conn = connection_of(bind)
+    store.create_live_tables(conn)
+    layers = load.loaded_layers(conn)
+    n = 0
+    for kind in kinds or KINDS:
+        statuses: list[tuple[int, str, str | None, str]] = []
+
+        def lines(results: Iterator[FacilityResult]) -> Iterator[str]:
+            for result in results:
+                statuses.append((result.id, result.kind, result.district_code, result.status))
+                for finding in result.findings:
+                    yield store.copy_line(0, finding, 0, result.id, result.district_code, as_of)
+
+        n += store.copy_lines(conn, lines(evaluate_kind(conn, kind, as_of, layers)), table=store.LIVE_FINDINGS)
+        store.copy_live_statuses(conn, statuses)
+    findings = evaluate_areas(conn, as_of)
+    seq: Counter[tuple[str, Any, str]] = Counter()
+
+    def area_lines() -> Iterator[str]:
+        for finding in findings:
+            key = (finding.subject_type, finding.subject_id, finding.rule_id)
+            yield store.copy_line(0, finding, seq[key], None, str(finding.subject_id), as_of)
+            seq[key] += 1
+
+    return n + store.copy_lines(conn, area_lines(), table=store.LIVE_FINDINGS)
