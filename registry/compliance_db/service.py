@@ -341,3 +341,18 @@ def evaluate_live(bind: Bind, as_of: dt.date, kinds: Sequence[str] | None = None
             seq[key] += 1
 
     return n + store.copy_lines(conn, area_lines(), table=store.LIVE_FINDINGS)
+
+
+def batch_facility_ids(bind: Bind, batch_id: int) -> list[int]:
+    """Facilities an import batch wrote: created or updated by it (``facility.batch_id``), or before-imaged."""
+    conn = connection_of(bind)
+    rows = conn.exec_driver_sql(
+        "SELECT id FROM facility WHERE batch_id = %(b)s UNION SELECT facility_id FROM import_change WHERE batch_id = %(b)s",
+        {"b": int(batch_id)},
+    )
+    return sorted(r[0] for r in rows)
+
+
+def recheck_batch(bind: Bind, batch_id: int, as_of: dt.date | None = None) -> CheckReport:
+    """Re-check the facilities an import batch wrote and their neighbours (call before committing it)."""
+    return recheck(bind, batch_facility_ids(bind, batch_id), as_of, trigger="import")

@@ -196,7 +196,14 @@ def run_import(conn: Connection, path: str | Path, options: ImportOptions,
 def rollback(conn: Connection, batch_id: int, user: str | None = None) -> dict[str, int]:
     """Undo a committed batch (see :func:`registry.importer.write.rollback_batch`)."""
     with conn.begin_nested():
-        return rollback_batch(conn, batch_id, user)
+        # compliance: note the batch's facilities before they are deleted or restored, then re-check them
+        # and their neighbours (registry.compliance_db).
+        from registry.compliance_db.service import batch_facility_ids, recheck
+
+        touched = batch_facility_ids(conn, batch_id)
+        out = rollback_batch(conn, batch_id, user)
+        recheck(conn, touched, trigger="import-rollback")
+        return out
 
 
 # --------------------------------------------------------------------------- the pipeline
@@ -243,6 +250,11 @@ def _import(conn: Connection, path: Path, options: ImportOptions, commit: bool,
         _finish_batch(conn, batch_id, result)
         staging.close()
         if commit:
+            # compliance: re-evaluate the batch's facilities and the cross-kind neighbours they touch
+            # (berths/elevators near a moved kindergarten), in this savepoint (registry.compliance_db).
+            from registry.compliance_db.service import recheck_batch
+
+            recheck_batch(conn, batch_id)
             savepoint.commit()
             result.committed, result.batch_id = True, batch_id
         else:
