@@ -259,33 +259,54 @@ def _distance_chart(ax: Any, res: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- HTML map
 def run_map(run: CoverageRun, units: UnitTable | None, asset_base_url: str | None = None) -> Any:
     """The folium map of a run (choropleth, hot spots, circles, facilities, sites) from its stored results."""
+    return result_map(main_results(run), run.results.get("facilities") or [], run.kind, run.analysis, units,
+                      asset_base_url)
+
+
+def result_map(res: dict[str, Any], facility_rows: list[list[Any]], kind: str, analysis: str,
+               units: UnitTable | None, asset_base_url: str | None = None) -> Any:
+    """The coverage map of a result dict (live or stored).
+
+    Parameters
+    ----------
+    res : dict
+        ``CoverageResult.to_dict()`` or ``SiteSelectionResult.to_dict()`` (or a stored run's results).
+    facility_rows : list
+        ``[id, name, lon, lat, capacity, status]`` per facility (negative ids: hypothetical).
+    analysis : str
+        ``coverage``, ``whatif`` or ``site_selection``.
+    """
     from maps import base_map
     from maps.coverage import coverage_map
 
-    res = main_results(run)
     m = base_map(asset_base_url=asset_base_url) if asset_base_url else base_map()
-    fac_rows = run.results.get("facilities") or []
     facilities = gpd.GeoDataFrame(
-        {"id": [r[0] for r in fac_rows], "kind": run.kind, "name": [r[1] for r in fac_rows],
-         "capacity": [r[4] for r in fac_rows], "status": [r[5] for r in fac_rows],
-         "hypothetical": [r[0] < 0 for r in fac_rows]},
-        geometry=shapely.points([[r[2], r[3]] for r in fac_rows]) if fac_rows else [], crs=4326)
+        {"id": [r[0] for r in facility_rows], "kind": kind, "name": [r[1] for r in facility_rows],
+         "capacity": [r[4] for r in facility_rows], "status": [r[5] for r in facility_rows],
+         "hypothetical": [r[0] < 0 for r in facility_rows]},
+        geometry=shapely.points([[r[2], r[3]] for r in facility_rows]) if facility_rows else [], crs=4326)
     unit_gdf, value_column, value_label, tips = None, None, None, None
-    radii = list(run.radii_m or [])
     if units is not None and units.geoms is not None:
-        unit_gdf, value_column, value_label, tips = _unit_layer(run, res, units)
+        unit_gdf, value_column, value_label, tips = unit_layer(res, units, analysis)
+    site_mode = analysis == "site_selection"
+    radii = [res["radius_m"]] if site_mode else list(res.get("radii_m") or [])
     hot, hot_r = None, None
     if res.get("hot_spots"):
         hot_r, fc = next(iter(res["hot_spots"].items()))
         hot = gpd.GeoDataFrame.from_features(fc["features"], crs=4326) if fc["features"] else None
         hot_r = float(hot_r)
     sites = None
-    if run.analysis == "site_selection" and run.results["sites"]["features"]:
-        sites = gpd.GeoDataFrame.from_features(run.results["sites"]["features"], crs=4326)
-    return coverage_map(unit_gdf, facilities, radii if run.analysis != "site_selection" else radii, m,
-                        value_column=value_column, value_label=value_label, unit_tooltips=tips, hot_spots=hot,
-                        hot_spot_radius_m=hot_r, sites=sites,
-                        site_radius_m=radii[0] if run.analysis == "site_selection" and radii else None)
+    if site_mode and res["sites"]["features"]:
+        sites = gpd.GeoDataFrame.from_features(res["sites"]["features"], crs=4326)
+    m = coverage_map(unit_gdf, facilities, radii, m, value_column=value_column, value_label=value_label,
+                     unit_tooltips=tips, hot_spots=hot, hot_spot_radius_m=hot_r, sites=sites,
+                     site_radius_m=radii[0] if site_mode else None)
+    focus = sites if sites is not None else (unit_gdf if unit_gdf is not None else None)
+    if focus is not None and len(focus):
+        minx, miny, maxx, maxy = focus.total_bounds
+        pad = 0.02 if sites is not None else 0.0  # about 2 km around the chosen sites
+        m.fit_bounds([[float(miny) - pad, float(minx) - pad], [float(maxy) + pad, float(maxx) + pad]])
+    return m
 
 
 def unit_layer(res: dict[str, Any], units: UnitTable, analysis: str = "coverage"
@@ -310,10 +331,6 @@ def unit_layer(res: dict[str, Any], units: UnitTable, analysis: str = "coverage"
                               for c in gdf["code"]]
         return gdf, "covered_pct", f"{r:,.0f} 米内居民占比 %", tips
     return gdf, "residents_per_facility", "每设施服务人口", tips
-
-
-def _unit_layer(run: CoverageRun, res: dict[str, Any], units: UnitTable) -> tuple[Any, Any, Any, Any]:
-    return unit_layer(res, units, run.analysis)
 
 
 def _pct(v: Any) -> float | None:

@@ -47,7 +47,7 @@ from registry.coverage.params import CoverageInputError
 Progress = Callable[[str, int, int], None]
 """``progress(step, done, total)``."""
 
-EXACT_MAX_CANDIDATES = 5_000
+EXACT_MAX_CANDIDATES = 20_000
 EXACT_MAX_PAIRS = 400_000
 
 
