@@ -193,6 +193,8 @@ main.add_command(__import__("registry.commands.query", fromlist=["query"]).query
 for _cmd in __import__("registry.commands.imports", fromlist=["COMMANDS"]).COMMANDS:  # import, export, template, batches, rollback
     main.add_command(_cmd)
 
+main.add_command(__import__("registry.commands.coverage", fromlist=["coverage"]).coverage), main.add_command(__import__("registry.commands.coverage", fromlist=["site_select"]).site_select)  # registry coverage ..., registry site-select
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()
