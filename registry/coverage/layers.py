@@ -428,7 +428,7 @@ def write_layer(session: Session, layer: ImportedLayer, *, replace_existing: boo
     xy = shapely.get_coordinates(layer.cells.geometry.values)
     with raw.cursor() as cur, cur.copy("COPY population_cell (layer_id, population, geom, cell) FROM STDIN") as copy:
         for (lon, lat), pop, cell in zip(xy, layer.cells["population"].to_numpy(float), layer.cells["cell"]):
-            copy.write_row((row.id, float(pop), f"SRID=4326;POINT({lon!r} {lat!r})",
+            copy.write_row((row.id, float(pop), f"SRID=4326;POINT({float(lon)!r} {float(lat)!r})",
                             None if cell is None else f"SRID=4326;{shapely.to_wkt(cell, rounding_precision=8)}"))
     session.execute(update_layer_census_codes(row.id))
     return row.id
