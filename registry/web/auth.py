@@ -60,7 +60,7 @@ def _safe_next(target: str | None) -> str:
 def login() -> str | BaseResponse | tuple[str, int, dict[str, str]]:
     """Sign-in form; throttled after repeated failures (see :mod:`registry.auth.throttle`)."""
     next_url = request.values.get("next", "")
-    if request.method == "GET":
+    if request.method != "POST":
         return render_template("auth/login.html", next_url=next_url, error=None, username="")
     username = throttle.normalise_username(request.form.get("username", ""))
     password = request.form.get("password", "")
@@ -105,7 +105,7 @@ def password() -> str | tuple[str, int]:
     """Change one's password; every other session of the user is signed out."""
     user = current_user()
     assert user is not None
-    if request.method == "GET":
+    if request.method != "POST":
         return render_template("auth/password.html", error=None, done=False)
     current = request.form.get("current_password", "")
     new = request.form.get("new_password", "")

@@ -13,7 +13,7 @@ from registry.models import ApiToken, LoginAttempt
 
 pytestmark = pytest.mark.postgis
 
-T0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 
 
 def _fail(session: Session, n: int, user: str = "wang", addr: str = "10.1.1.1", start: dt.datetime = T0) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from registry.auth.permissions import (
@@ -21,7 +23,7 @@ from registry.auth.permissions import (
 
 
 def test_each_role_holds_the_previous_roles_permissions() -> None:
-    for lower, higher in zip(ROLES, ROLES[1:], strict=False):
+    for lower, higher in pairwise(ROLES):
         assert ROLE_PERMISSIONS[lower] < ROLE_PERMISSIONS[higher], (lower, higher)
 
 

@@ -200,3 +200,8 @@ def test_viewer_gets_403_page_not_login_redirect(login_as) -> None:  # type: ign
     page = viewer.get("/admin/users")
     assert page.status_code == 403 and "text/html" in page.content_type
     assert page.headers["X-Registry-Denied"] == "user.admin"
+
+
+def test_head_requests_are_reads(client: FlaskClient) -> None:
+    assert client.head("/login").status_code == 200
+    assert client.head("/api/facilities?limit=1").status_code == 200

@@ -45,7 +45,7 @@ WRITE_ENDPOINTS = write_endpoints(_discovery_app())
 
 
 def _sample_value(rule: Rule, name: str) -> str:
-    converter = rule._converters.get(name)  # noqa: SLF001 - werkzeug keeps them here
+    converter = rule._converters.get(name)
     kind = type(converter).__name__
     if kind == "IntegerConverter":
         return "987654"
