@@ -41,10 +41,13 @@ def load_identity() -> None:
         return
     token = bearer_token()
     if token is not None:
-        from registry.auth.tokens import authenticate_token
+        from registry.auth.tokens import TOUCHED, authenticate_token
         from registry.db import get_session
 
-        user = authenticate_token(get_session(), token) if token else None
+        db = get_session()
+        user = authenticate_token(db, token) if token else None
+        if db.info.pop(TOUCHED, False):
+            db.commit()  # keep last_used_at (at most one write per token every 5 minutes)
         if user is None:
             g.auth_token_invalid = True
         else:

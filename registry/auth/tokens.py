@@ -23,6 +23,7 @@ TOKEN_PREFIX = "rgt_"
 DEFAULT_LIFETIME_DAYS = 90
 MAX_LIFETIME_DAYS = 366
 _TOUCH_EVERY = dt.timedelta(minutes=5)
+TOUCHED = "registry.token_touched"
 
 
 def token_digest(plaintext: str) -> str:
@@ -89,6 +90,7 @@ def authenticate_token(session: Session, plaintext: str, now: dt.datetime | None
     if token.last_used_at is None or now - token.last_used_at > _TOUCH_EVERY:
         token.last_used_at = now
         session.flush()
+        session.info[TOUCHED] = True  # the caller commits (registry.auth.identity does, per request)
     return token.user
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.auth import throttle
-from registry.models import AuditEvent, User
+from registry.models import ApiToken, AuditEvent, User
 
 pytestmark = pytest.mark.postgis
 
@@ -104,7 +104,7 @@ def test_password_change_signs_out_other_sessions(app: Flask, login_as, session:
     assert set(event.changes) == {"password_changed_at"}
 
 
-def test_api_tokens_issue_use_revoke(app: Flask, login_as) -> None:  # type: ignore[no-untyped-def]
+def test_api_tokens_issue_use_revoke(app: Flask, login_as, session: Session) -> None:  # type: ignore[no-untyped-def]
     clerk = login_as("clerk")
     issued = clerk.post("/api/auth/tokens", json={"name": "sync script", "lifetime_days": 7})
     assert issued.status_code == 201
@@ -113,6 +113,8 @@ def test_api_tokens_issue_use_revoke(app: Flask, login_as) -> None:  # type: ign
     api = app.test_client()  # no cookie at all
     me = api.get("/api/auth/me", headers=bearer).get_json()
     assert me["role"] == "clerk" and "facility.write" in me["permissions"]
+    used = session.scalar(select(ApiToken.last_used_at).where(ApiToken.id == body["id"]))
+    assert used is not None  # kept although the request itself only read
     assert clerk.post("/api/auth/tokens", json={"name": ""}).get_json()["parameter"] == "name"
     assert clerk.post("/api/auth/tokens", json={"name": "x", "lifetime_days": "7"}).get_json()["parameter"] \
         == "lifetime_days"
