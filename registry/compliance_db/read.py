@@ -524,5 +524,32 @@ def iter_finding_rows(bind: Bind, as_of: dt.date | None = None, kind: str | None
 __all__ = [
     "CSV_COLUMNS", "STATUSES", "VERDICTS", "Source", "district_names", "get_dashboard", "get_facility_compliance",
     "get_facility_findings", "get_rectification", "get_rule_counts", "get_summary", "iter_finding_rows",
-    "latest_run", "resolve_district", "rule_dict", "source", "stored_dates",
+    "RULE_VERDICT_FOR_STATUS", "latest_run", "resolve_district", "rule_dict", "select_facility_ids_for_rule",
+    "source", "stored_dates",
 ]
+
+
+# --------------------------------------------------------------------------- list filters (for the facility list)
+RULE_VERDICT_FOR_STATUS = {"non_compliant": "fail", "unknown": "unknown", "compliant": "pass"}
+"""With ``rule=<ID>`` in a facility-list URL, ``compliance=<status>`` selects this verdict of that rule."""
+
+
+def select_facility_ids_for_rule(rule_id: str, verdicts: Sequence[str] = ("fail",)) -> Any:
+    """Core ``SELECT facility_id`` of the stored findings of ``rule_id`` with one of ``verdicts``.
+
+    For the facility list's ``rule=SR-2&compliance=non_compliant`` filter:
+    ``Facility.id.in_(select_facility_ids_for_rule("SR-2", ["fail"]))``.
+
+    Raises
+    ------
+    ValueError
+        If the rule or a verdict is unknown.
+    """
+    if rule_id not in RULES:
+        raise ValueError(f"unknown rule {rule_id!r}")
+    bad = [v for v in verdicts if v not in VERDICTS]
+    if bad:
+        raise ValueError(f"unknown verdict(s): {', '.join(bad)}; expected: {', '.join(VERDICTS)}")
+    t = ComplianceFinding.__table__
+    return select(t.c.facility_id).where(t.c.subject_type == "facility", t.c.rule_id == rule_id,
+                                         t.c.verdict.in_(list(verdicts)))

@@ -21,4 +21,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(__import__("registry.web.ogc", fromlist=["bp"]).bp, url_prefix="/ogc")
     app.register_blueprint(__import__("registry.web.imports", fromlist=["bp"]).bp)  # /import, /export
     app.register_blueprint(__import__("registry.web.coverage", fromlist=["bp"]).bp)  # /coverage, /site-selection, /api/coverage
+    app.register_blueprint(__import__("registry.web.compliance", fromlist=["bp"]).bp)  # /rules, /compliance, /api/compliance
     errors.init_app(app)
