@@ -109,11 +109,14 @@ def _read_grid(session: Session, layer: Any) -> PopulationGrid:
         for chunk in copy:
             buf += chunk
     data = _parse_copy(bytes(buf))
-    codes = np.where(data["census_code"] > 0, data["census_code"].astype(str), "").astype(object)
-    grid = PopulationGrid(lonlat_to_metric(data["lon"], data["lat"]), data["population"].astype(float), codes,
+    # Census codes arrive as integers: index them as integers (fast), then name them.
+    int_codes, index = np.unique(data["census_code"], return_inverse=True)
+    names = np.array([str(c) if c > 0 else "" for c in int_codes], dtype=object)
+    grid = PopulationGrid(lonlat_to_metric(data["lon"], data["lat"]), data["population"].astype(float),
+                          names[index] if len(index) else np.empty(0, dtype=object),
                           data["id"].astype(np.int64), _layer_info(layer))
+    grid.__dict__["unit_index"] = (names, index.astype(np.int64))  # same as the cached property would compute
     grid.tree  # noqa: B018 - build the KD-tree now, while the grid is being cached
-    grid.unit_index  # noqa: B018
     return grid
 
 

@@ -102,7 +102,7 @@ def test_greedy_and_exact_agree_on_small_random_cases(seed: int) -> None:
 
 def test_exact_refuses_huge_problems() -> None:
     rng = np.random.default_rng(0)
-    p = build_problem(rng.uniform(0, 100, (50, 2)), np.ones(50), np.zeros(50, bool), rng.uniform(0, 100, (6_000, 2)),
+    p = build_problem(rng.uniform(0, 100, (50, 2)), np.ones(50), np.zeros(50, bool), rng.uniform(0, 100, (10_000, 2)),
                       500)
     with pytest.raises(CoverageInputError) as err:
         exact(p, 3)
