@@ -71,8 +71,8 @@ class LruCache(Generic[V]):
 GRIDS: LruCache = LruCache(4)
 """Population grids (a 1,000,000-cell grid with its KD-tree takes about 100 MB)."""
 
-NEAREST: LruCache = LruCache(32)
-"""Nearest-facility distance arrays."""
+NEAREST: LruCache = LruCache(8)
+"""Nearest-facility distance arrays (16 MB per entry for a 1,000,000-cell grid)."""
 
 
 def clear_all() -> None:
