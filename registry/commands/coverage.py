@@ -208,6 +208,9 @@ def site_text(res: dict[str, Any]) -> str:
         if name == "gap_vs_exact":
             out.append(f"greedy vs exact optimum: {100 * s:.2f}% below")
             continue
+        if s.get("status") == "skipped":
+            out.append(f"{name}: not run ({s.get('reason')})")
+            continue
         gap = "" if s.get("gap") is None else f", proven gap ≤ {100 * s['gap']:.2f}%"
         out.append(f"{name}: {_fmt(s['value'])} residents, {s['status']}, {s['seconds']:.2f} s{gap}")
     out.append("")

@@ -526,10 +526,18 @@ def select_sites(grid: Any, existing_distance_m: np.ndarray, candidates_xy: np.n
     results: dict[str, Selection] = {}
     if solver in ("greedy", "both"):
         results["greedy"] = greedy(problem, k, progress)
+    skipped: dict[str, Any] = {}
     if solver in ("exact", "both"):
-        results["exact"] = exact(problem, k, time_limit=time_limit, progress=progress)
+        try:
+            results["exact"] = exact(problem, k, time_limit=time_limit, progress=progress)
+        except CoverageInputError as exc:
+            if solver == "exact":
+                raise
+            # With both solvers, a problem too large for the exact one still gets the greedy answer.
+            skipped = {"exact": {"solver": "exact", "status": "skipped", "reason": str(exc), "value": None,
+                                 "upper_bound": None, "gap": None, "seconds": 0.0}}
     main = results["greedy"] if solver in ("greedy", "both") else results["exact"]
-    solvers: dict[str, Any] = {name: sel.summary() for name, sel in results.items()}
+    solvers: dict[str, Any] = {name: sel.summary() for name, sel in results.items()} | skipped
     if "greedy" in results and "exact" in results and results["exact"].value > 0:
         solvers["gap_vs_exact"] = max(0.0, (results["exact"].value - results["greedy"].value) /
                                       results["exact"].value)

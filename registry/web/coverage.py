@@ -97,6 +97,21 @@ def _layers() -> list[dict[str, Any]]:
         return [{"name": DEFAULT_LAYER, "year": 2020, "is_modelled": True}]
 
 
+def _page_error(exc: Exception) -> str:
+    """The message shown on a page: which field to check (in the page's language), then the detail."""
+    labels = {"kind": _("Kind"), "radius": _("Radius (m)"), "layer": _("Population layer"), "status": _("Status"),
+              "where": _("Attribute filter (field:value, comma-separated)"), "as_of": _("As of"),
+              "add": _("Add sites: lon,lat[,capacity[,name]] per line (WGS-84); click the map to add one"),
+              "remove": _("Remove facilities (ids)"), "k": _("New sites (k)"), "solver": _("Solver"),
+              "capacity": _("Capacity per new site (residents, optional)"), "candidates": _("Candidate sites"),
+              "district": _("District")}
+    field = labels.get(getattr(exc, "parameter", None) or "")
+    if not field:
+        return str(exc)
+    prefix = _("Please check %(field)s:", field=field)
+    return f"{prefix} {exc}"
+
+
 def _map_srcdoc(res: dict[str, Any], facility_rows: list[list[Any]], kind: str, analysis: str,
                 units: Any) -> Markup:
     """A map document for ``<iframe srcdoc>``: scripts carry this response's CSP nonce."""
@@ -277,7 +292,7 @@ def page() -> tuple[str, int] | str:
             units = whatif.after.units
     except (CoverageInputError, LayerImportError) as exc:
         return render_template("coverage/coverage.html", **_form_context(
-            args=args, res=None, error=str(exc), error_parameter=getattr(exc, "parameter", None))), 400
+            args=args, res=None, error=_page_error(exc), error_parameter=getattr(exc, "parameter", None))), 400
     params = req.to_params() | ({"scenario": scenario.to_dict()} if not scenario.empty else {})
     srcdoc = _map_srcdoc(res, runs._facility_rows(frame), req.kind, kind, units)
     return render_template("coverage/coverage.html", **_form_context(
@@ -305,7 +320,7 @@ def site_run() -> tuple[str, int] | str:
         analysis = service.get_site_selection(session, req)
     except (CoverageInputError, LayerImportError) as exc:
         return render_template("coverage/site_selection.html", **_form_context(
-            args=args, res=None, error=str(exc), error_parameter=getattr(exc, "parameter", None))), 400
+            args=args, res=None, error=_page_error(exc), error_parameter=getattr(exc, "parameter", None))), 400
     res = analysis.to_dict()
     srcdoc = _map_srcdoc(res, runs._facility_rows(analysis.facilities), req.kind, "site_selection", analysis.units)
     return render_template("coverage/site_selection.html", **_form_context(

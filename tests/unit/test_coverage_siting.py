@@ -136,3 +136,17 @@ def test_select_sites_reports_before_and_after_per_unit() -> None:
     assert by_code.loc["A", "covered_after"] + by_code.loc["B", "covered_after"] == 5
     d = res.to_dict()
     assert d["sites"]["features"][0]["properties"]["rank"] == 1 and d["k"] == 2
+
+
+def test_both_solvers_fall_back_to_greedy_when_too_large() -> None:
+    rng = np.random.default_rng(1)
+    base = np.array([500_000.0, 3_850_000.0])
+    cells = base + rng.uniform(0, 100, (50, 2))
+    grid = PopulationGrid(cells, np.ones(50), ["A"] * 50, np.arange(50), LayerInfo("t", 2020, "t"))
+    units = UnitTable(pd.DataFrame({"code": ["A"], "name": ["甲"]}))
+    cands = base + rng.uniform(0, 100, (10_000, 2))
+    res = select_sites(grid, np.full(50, np.inf), cands, 500, 2, units=units, solver="both")
+    assert res.solvers["exact"]["status"] == "skipped" and "at most" in res.solvers["exact"]["reason"]
+    assert res.solvers["greedy"]["value"] == 50 and "gap_vs_exact" not in res.solvers
+    with pytest.raises(CoverageInputError):
+        select_sites(grid, np.full(50, np.inf), cands, 500, 2, units=units, solver="exact")
