@@ -2,12 +2,13 @@
 
 One statement per kind (:func:`registry.spatial.select_compliance_rows`), rows
 turned into dicts: no ORM objects.  Each row keeps the facility's
-administrative district as ``admin_district`` and gets as ``district_code``
-the code of the census unit containing it (the 15 units of the 2020 census,
-whose three functional zones are carved out of their parent districts; see
-``data/README.md``), falling back to the administrative district when the
-point lies outside every census polygon.  District rules count per census
-unit, and PK-8's 135号 scope names the zones, so the rules read that code.
+administrative district as ``admin_district``; for the kinds whose rules read
+it (:data:`CENSUS_KINDS`) ``district_code`` becomes the code of the census unit
+containing the point (the 15 units of the 2020 census, whose three functional
+zones are carved out of their parent districts; see ``data/README.md``),
+falling back to the administrative district when the point lies outside every
+census polygon.  District rules count per census unit, and PK-8's 135号 scope
+names the zones, so the rules read that code.
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ DISTRICT_COLUMNS: dict[str, tuple[str, ...]] = {
 
 Elevators take part in no district or city rule.  A test compares district
 findings computed from these light rows with those from complete rows.
+"""
+
+CENSUS_KINDS = frozenset({"museum", "study_room", "kindergarten", "parking_lot"})
+"""Kinds whose rules read the census-unit code (district rules count them; PK-8's scope names the zones).
+
+Elevators keep their administrative district: no elevator rule reads it, and
+the point-in-polygon test is then skipped for the largest kind.
 """
 
 CHUNK = 20_000
@@ -70,7 +78,7 @@ def load_facilities(conn: Connection, kind: str, ids: Sequence[int] | None = Non
     id_list = None if ids is None else sorted(set(ids))
     chunks = [None] if id_list is None else [id_list[i:i + CHUNK] for i in range(0, len(id_list), CHUNK)]
     for chunk in chunks:
-        out.extend(_rows(conn, select_compliance_rows(kind, chunk, census=True)))
+        out.extend(_rows(conn, select_compliance_rows(kind, chunk, census=kind in CENSUS_KINDS)))
     return out
 
 

@@ -59,12 +59,21 @@ class CheckReport:
     n_changed: int = 0
     duration_s: float = 0.0
     statuses: Counter[str] = field(default_factory=Counter)
-    verdicts: dict[str, Counter[str]] = field(default_factory=dict)
+    tally: Counter[tuple[str, str]] = field(default_factory=Counter)
     facility_ids: list[int] = field(default_factory=list)
     layers: dict[str, int] = field(default_factory=dict)
 
     def count(self, finding: Finding) -> None:
-        self.verdicts.setdefault(finding.rule_id, Counter())[finding.verdict.value] += 1
+        """Add one finding to the per-rule tally."""
+        self.tally[(finding.rule_id, finding.verdict.value)] += 1
+
+    @property
+    def verdicts(self) -> dict[str, Counter[str]]:
+        """Verdict counts per rule ID."""
+        out: dict[str, Counter[str]] = {}
+        for (rule_id, verdict), n in self.tally.items():
+            out.setdefault(rule_id, Counter())[verdict] = n
+        return out
 
 
 def connection_of(bind: Bind) -> Connection:
@@ -134,19 +143,22 @@ def _write_results(conn: Connection, run_id: int, results: Iterable[FacilityResu
     report.n_findings += store.copy_lines(conn, lines())
 
 
+def area_lines(findings: Iterable[Finding], run_id: int, as_of: dt.date,
+               report: CheckReport | None = None) -> Iterator[str]:
+    """``COPY`` lines of district and city findings (``seq`` numbers several findings of one rule)."""
+    seq: Counter[tuple[str, Any, str]] = Counter()
+    for finding in findings:
+        key = (finding.subject_type, finding.subject_id, finding.rule_id)
+        if report is not None:
+            report.count(finding)
+        yield store.copy_line(run_id, finding, seq[key], None, str(finding.subject_id), as_of)
+        seq[key] += 1
+
+
 def _write_areas(conn: Connection, run_id: int, as_of: dt.date, report: CheckReport) -> None:
     store.delete_areas(conn)
     findings = evaluate_areas(conn, as_of)
-    seq: Counter[tuple[str, Any, str]] = Counter()
-
-    def lines() -> Iterator[str]:
-        for finding in findings:
-            key = (finding.subject_type, finding.subject_id, finding.rule_id)
-            report.count(finding)
-            yield store.copy_line(run_id, finding, seq[key], None, str(finding.subject_id), as_of)
-            seq[key] += 1
-
-    report.n_findings += store.copy_lines(conn, lines())
+    report.n_findings += store.copy_lines(conn, area_lines(findings, run_id, as_of, report))
 
 
 def _finish(conn: Connection, report: CheckReport, started: float) -> CheckReport:
@@ -331,16 +343,8 @@ def evaluate_live(bind: Bind, as_of: dt.date, kinds: Sequence[str] | None = None
 
         n += store.copy_lines(conn, lines(evaluate_kind(conn, kind, as_of, layers)), table=store.LIVE_FINDINGS)
         store.copy_live_statuses(conn, statuses)
-    findings = evaluate_areas(conn, as_of)
-    seq: Counter[tuple[str, Any, str]] = Counter()
-
-    def area_lines() -> Iterator[str]:
-        for finding in findings:
-            key = (finding.subject_type, finding.subject_id, finding.rule_id)
-            yield store.copy_line(0, finding, seq[key], None, str(finding.subject_id), as_of)
-            seq[key] += 1
-
-    return n + store.copy_lines(conn, area_lines(), table=store.LIVE_FINDINGS)
+    areas = evaluate_areas(conn, as_of)
+    return n + store.copy_lines(conn, area_lines(areas, 0, as_of), table=store.LIVE_FINDINGS)
 
 
 def batch_facility_ids(bind: Bind, batch_id: int) -> list[int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ FACILITY_NEIGHBOUR_CATEGORIES = frozenset({"kindergarten"})
 LOCK_KEY = "registry.compliance"
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_SPECIAL = re.compile(r"[\\\t\n\r]").search
 
 
 def lock(conn: Connection) -> None:
@@ -33,13 +35,15 @@ def lock(conn: Connection) -> None:
 
 
 def _text(value: Any) -> str:
+    """A value in ``COPY`` text format (escaped only when it holds a backslash, tab or line break)."""
     if value is None:
         return "\\N"
-    return str(value).translate(_ESCAPES)
+    text = str(value)
+    return text.translate(_ESCAPES) if _SPECIAL(text) else text
 
 
 def _json(value: Any) -> str:
-    return "\\N" if not value else json.dumps(value, ensure_ascii=False).translate(_ESCAPES)
+    return "\\N" if not value else _text(json.dumps(value, ensure_ascii=False))
 
 
 def copy_line(
@@ -50,9 +54,10 @@ def copy_line(
     related = [r.to_dict() for r in finding.related]
     ids = sorted({int(r.id) for r in finding.related
                   if r.category in FACILITY_NEIGHBOUR_CATEGORIES and r.id is not None})
-    values = (
-        str(run_id), finding.subject_type, _text(facility_id), _text(district_code), finding.kind,
-        finding.rule_id, str(seq), finding.verdict.value, _text(finding.message_zh), _text(finding.message_en),
+    values = (  # ids, codes, enum values and dates need no escaping; free text and JSON do
+        str(run_id), finding.subject_type, "\\N" if facility_id is None else str(facility_id),
+        _text(district_code), finding.kind, finding.rule_id, str(seq), finding.verdict.value,
+        _text(finding.message_zh), _text(finding.message_en),
         _json(related), _json(finding.progress.to_dict() if finding.progress else None),
         "{" + ",".join(map(str, ids)) + "}" if ids else "\\N", as_of.isoformat(),
     )
