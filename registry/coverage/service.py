@@ -207,10 +207,18 @@ class CoverageAnalysis:
 
 
 def _context(kind: str, filters: FacilityFilter, as_of: dt.date, grid: PopulationGrid,
-             facilities: FacilitySet, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+             facilities: FacilitySet, extra: dict[str, Any] | None = None,
+             units: UnitTable | None = None) -> dict[str, Any]:
     spec = spec_for(kind)
     std = standard_for(kind)
     notes = []
+    census = float(np.nansum(units.frame["census_population"].to_numpy(float))) if units is not None else 0.0
+    if grid.info.has_cells and len(grid) and census > 0 and abs(grid.total / census - 1) > 0.05:
+        share = 100 * grid.total / census
+        notes.append({"zh": f"该图层人口为2020年普查总数的 {share:.0f}%（可能只覆盖部分区域或年份不同）；"
+                            f"每设施服务人口仍计入各单元内的全部设施。",
+                      "en": f"This layer holds {share:.0f}% of the 2020 census population (partial extent or "
+                            f"another year); residents per facility still counts every facility in each unit."})
     if grid.info.is_modelled:
         notes.append({"zh": "人口为模型推算的合成分布，仅供演示，不能作为实际规划决策依据。",
                       "en": "The population is a modelled, synthetic distribution: for demonstration, "
@@ -261,7 +269,7 @@ def _analyse(session: Session, request: CoverageRequest, grid: PopulationGrid, u
         grid, facilities, units, request.radii, max_residents=std.residents_per_facility_max,
         with_capacity=spec.capacity_field is not None, nearest=_nearest(session, grid, facilities),
         hot_spot_limit=request.hot_spots,
-        context=_context(request.kind, request.filters, request.as_of_date, grid, facilities, extra),
+        context=_context(request.kind, request.filters, request.as_of_date, grid, facilities, extra, units),
     )
     return CoverageAnalysis(request, result, frame, units)
 
@@ -331,10 +339,10 @@ def get_site_selection(session: Session, request: SiteRequest, progress: Progres
         names = np.asarray(cands.names, dtype=object)
     if not len(cand_xy):
         raise CoverageInputError("no candidate site reaches an uncovered resident", "candidates")
-    context = _context(request.kind, request.filters, request.as_of_date, grid, facilities,
-                       {"layer": grid.info.to_dict() | {"n_cells": len(grid), "total_population": grid.total},
-                        "candidates": {"type": cands.type, "spacing_m": cands.spacing_m if cands.type == "grid"
-                                       else None, "n": int(len(cand_xy))}})
+    extra = {"layer": grid.info.to_dict() | {"n_cells": len(grid), "total_population": grid.total},
+             "candidates": {"type": cands.type, "spacing_m": cands.spacing_m if cands.type == "grid" else None,
+                            "n": int(len(cand_xy))}}
+    context = _context(request.kind, request.filters, request.as_of_date, grid, facilities, extra, units)
     from registry.coverage.metrics import describe
 
     context["provenance"] = describe(grid.info, [request.radius_m])
