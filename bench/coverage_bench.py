@@ -57,7 +57,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def timed(fn, repeat: int) -> tuple[float, list[float], object]:  # noqa: ANN001
+def timed(fn, repeat: int) -> tuple[float, list[float], object]:
     times, out = [], None
     for _ in range(repeat):
         t = time.perf_counter()
@@ -155,7 +155,7 @@ def main() -> None:
 
     from registry import migrate
     from registry.coverage import cache, service
-    from registry.coverage.params import coverage_request, site_request
+    from registry.coverage.params import coverage_request
     from registry.db import session_scope
     from registry.localdb import LocalCluster
 
@@ -247,7 +247,7 @@ def main() -> None:
         print()
 
 
-def site_scenario(session, layer: str, cand_xy: np.ndarray, covered: np.ndarray, grid, args) -> dict:  # noqa: ANN001
+def site_scenario(session, layer: str, cand_xy: np.ndarray, covered: np.ndarray, grid, args) -> dict:
     """Time the whole site-selection request, then greedy vs exact on a subsample and (if small enough) all."""
     from registry.coverage import service
     from registry.coverage.inputs import metric_to_lonlat

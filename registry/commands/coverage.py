@@ -199,11 +199,11 @@ def coverage_text(res: dict[str, Any], delta: dict[str, Any] | None = None) -> s
 def site_text(res: dict[str, Any]) -> str:
     """A plain-text report of a site-selection result dict."""
     city = res["city"]
-    out = [res["provenance"]["zh"], res["provenance"]["en"],
-           f"kind: {res['kind']}  existing: {res['filters_text']}  k={res['k']}  candidates: {res['n_candidates']:,} "
-           f"({res['candidates']['type']})", "",
-           f"covered within {res['radius_m']:,.0f} m: {_fmt(city['share_before'], -1)} -> {_fmt(city['share_after'], -1)}"
-           f" (+{_fmt(city['newly_covered'])} residents)"]
+    head = (f"kind: {res['kind']}  existing: {res['filters_text']}  k={res['k']}  "
+            f"candidates: {res['n_candidates']:,} ({res['candidates']['type']})")
+    change = (f"covered within {res['radius_m']:,.0f} m: {_fmt(city['share_before'], -1)} -> "
+              f"{_fmt(city['share_after'], -1)} (+{_fmt(city['newly_covered'])} residents)")
+    out = [res["provenance"]["zh"], res["provenance"]["en"], head, "", change]
     for name, s in res["solvers"].items():
         if name == "gap_vs_exact":
             out.append(f"greedy vs exact optimum: {100 * s:.2f}% below")

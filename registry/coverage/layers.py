@@ -33,7 +33,13 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 from sqlalchemy.orm import Session
 
-from registry.coverage.inputs import METRIC_CRS, LayerInfo, PopulationGrid, UnitTable, lonlat_to_metric
+from registry.coverage.inputs import (
+    METRIC_CRS,
+    LayerInfo,
+    PopulationGrid,
+    UnitTable,
+    lonlat_to_metric,
+)
 
 CENSUS_LAYER = "census_2020"
 """Name of the built-in layer made of the census units' 2020 totals."""

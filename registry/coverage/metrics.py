@@ -48,7 +48,13 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from registry.coverage.inputs import METRIC_CRS, FacilitySet, LayerInfo, PopulationGrid, UnitTable
+from registry.coverage.inputs import (
+    METRIC_CRS,
+    FacilitySet,
+    LayerInfo,
+    PopulationGrid,
+    UnitTable,
+)
 
 HISTOGRAM_EDGES_M = (0, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, math.inf)
 """Bins of the nearest-distance histogram (metres)."""

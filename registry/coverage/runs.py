@@ -42,7 +42,7 @@ class RunNotFound(LookupError):
     """No saved run with that id."""
 
 
-def _facility_rows(frame: Any) -> list[list[Any]]:
+def facility_rows(frame: Any) -> list[list[Any]]:
     """Compact facility list: ``[id, name, lon, lat, capacity, status]``."""
     rows = []
     for fid, name, status, cap, geom in zip(frame["id"], frame["name"], frame["status"], frame["capacity"],
@@ -69,7 +69,7 @@ def save_coverage(session: Session, analysis: CoverageAnalysis, *, title: str | 
                   created_by: str | None = None) -> CoverageRun:
     """Save a coverage analysis (caller commits)."""
     params = analysis.request.to_params()
-    results = analysis.to_dict(HOT_SPOTS_KEPT) | {"facilities": _facility_rows(analysis.facilities)}
+    results = analysis.to_dict(HOT_SPOTS_KEPT) | {"facilities": facility_rows(analysis.facilities)}
     return _save(session, "coverage", analysis.request.kind, params, results, results["layer"],
                  results["radii_m"], params["as_of"], None, title, created_by)
 
@@ -78,7 +78,7 @@ def save_whatif(session: Session, analysis: WhatIfAnalysis, *, title: str | None
                 created_by: str | None = None) -> CoverageRun:
     """Save a what-if analysis (parameters include the scenario)."""
     params = analysis.request.to_params() | {"scenario": analysis.result.scenario.to_dict()}
-    results = analysis.to_dict(HOT_SPOTS_KEPT) | {"facilities": _facility_rows(analysis.after.facilities)}
+    results = analysis.to_dict(HOT_SPOTS_KEPT) | {"facilities": facility_rows(analysis.after.facilities)}
     after = results["after"]
     return _save(session, "whatif", analysis.request.kind, params, results, after["layer"], after["radii_m"],
                  params["as_of"], None, title, created_by)
@@ -88,7 +88,7 @@ def save_site_selection(session: Session, analysis: SiteAnalysis, *, title: str 
                         created_by: str | None = None) -> CoverageRun:
     """Save a site-selection analysis."""
     params = analysis.request.to_params()
-    results = analysis.to_dict() | {"facilities": _facility_rows(analysis.facilities)}
+    results = analysis.to_dict() | {"facilities": facility_rows(analysis.facilities)}
     return _save(session, "site_selection", analysis.request.kind, params, results, results["layer"],
                  [analysis.request.radius_m], params["as_of"], analysis.request.solver, title, created_by)
 
@@ -184,9 +184,9 @@ def unit_figures(run: CoverageRun) -> dict[str, dict[str, Any]]:
 
 
 def _diff(a: Any, b: Any) -> float | None:
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
-        if np.isfinite(a) and np.isfinite(b):
-            return float(b) - float(a)
+    numbers = isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool)
+    if numbers and np.isfinite(a) and np.isfinite(b):
+        return float(b) - float(a)
     return None
 
 

@@ -26,11 +26,33 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from registry.coverage import cache
-from registry.coverage.inputs import FacilitySet, LayerInfo, PopulationGrid, UnitTable, lonlat_to_metric
+from registry.coverage.inputs import (
+    FacilitySet,
+    LayerInfo,
+    PopulationGrid,
+    UnitTable,
+    lonlat_to_metric,
+)
 from registry.coverage.layers import CENSUS_LAYER, census_layer_info
-from registry.coverage.metrics import CoverageResult, Nearest, compute_coverage, nearest_facility
-from registry.coverage.params import CoverageInputError, CoverageRequest, FacilityFilter, SiteRequest
-from registry.coverage.siting import Progress, SiteSelectionResult, grid_candidates, select_sites
+from registry.coverage.metrics import (
+    CoverageResult,
+    Nearest,
+    compute_coverage,
+    describe,
+    nearest_facility,
+)
+from registry.coverage.params import (
+    CoverageInputError,
+    CoverageRequest,
+    FacilityFilter,
+    SiteRequest,
+)
+from registry.coverage.siting import (
+    Progress,
+    SiteSelectionResult,
+    grid_candidates,
+    select_sites,
+)
 from registry.coverage.standards import standard_for
 from registry.coverage.whatif import Scenario, WhatIfResult, apply_scenario, compare
 from registry.kinds import spec_for
@@ -243,7 +265,7 @@ def _context(kind: str, filters: FacilityFilter, as_of: dt.date, grid: Populatio
         "capacity": {"field": spec.capacity_field, "unit": {"zh": std.capacity_unit_zh, "en": std.capacity_unit_en}}
         if spec.capacity_field else None,
         "computed_at": dt.datetime.now(LOCAL_TZ).isoformat(timespec="seconds"),
-        "n_facilities": int(len(facilities)),
+        "n_facilities": len(facilities),
         "notes": notes,
         **(extra or {}),
     }
@@ -341,10 +363,8 @@ def get_site_selection(session: Session, request: SiteRequest, progress: Progres
         raise CoverageInputError("no candidate site reaches an uncovered resident", "candidates")
     extra = {"layer": grid.info.to_dict() | {"n_cells": len(grid), "total_population": grid.total},
              "candidates": {"type": cands.type, "spacing_m": cands.spacing_m if cands.type == "grid" else None,
-                            "n": int(len(cand_xy))}}
+                            "n": len(cand_xy)}}
     context = _context(request.kind, request.filters, request.as_of_date, grid, facilities, extra, units)
-    from registry.coverage.metrics import describe
-
     context["provenance"] = describe(grid.info, [request.radius_m])
     result = select_sites(grid, near.distance_m, cand_xy, request.radius_m, request.k, units=units,
                           solver=request.solver, capacity=request.capacity, candidate_names=names,

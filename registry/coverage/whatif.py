@@ -148,9 +148,9 @@ def _delta(before: Any, after: Any) -> Any:
         return [_delta(b, a) for b, a in zip(before, after)]
     if isinstance(before, bool) or isinstance(after, bool):
         return None
-    if isinstance(before, (int, float)) and isinstance(after, (int, float)):
-        if math.isfinite(before) and math.isfinite(after):
-            return after - before
+    numbers = isinstance(before, (int, float)) and isinstance(after, (int, float))
+    if numbers and math.isfinite(before) and math.isfinite(after):
+        return after - before
     return None
 
 

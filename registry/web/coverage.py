@@ -25,7 +25,16 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -55,7 +64,7 @@ MAX_BODY_CANDIDATES_BYTES = 20 * 1024 * 1024
 def _args() -> dict[str, Any]:
     """Query/form arguments with the repeatable ones as lists."""
     source = request.values
-    out: dict[str, Any] = {k: source.get(k) for k in source.keys()}
+    out: dict[str, Any] = {k: source.get(k) for k in source}
     for key in ("status", "where"):
         values = [v for v in source.getlist(key) if v.strip()]
         out[key] = values or None
@@ -294,7 +303,7 @@ def page() -> tuple[str, int] | str:
         return render_template("coverage/coverage.html", **_form_context(
             args=args, res=None, error=_page_error(exc), error_parameter=getattr(exc, "parameter", None))), 400
     params = req.to_params() | ({"scenario": scenario.to_dict()} if not scenario.empty else {})
-    srcdoc = _map_srcdoc(res, runs._facility_rows(frame), req.kind, kind, units)
+    srcdoc = _map_srcdoc(res, runs.facility_rows(frame), req.kind, kind, units)
     return render_template("coverage/coverage.html", **_form_context(
         args=args, res=res, delta=delta, analysis=kind, params_json=json.dumps(params, ensure_ascii=False),
         map_srcdoc=srcdoc, map_name=_map_name(srcdoc),
@@ -322,7 +331,7 @@ def site_run() -> tuple[str, int] | str:
         return render_template("coverage/site_selection.html", **_form_context(
             args=args, res=None, error=_page_error(exc), error_parameter=getattr(exc, "parameter", None))), 400
     res = analysis.to_dict()
-    srcdoc = _map_srcdoc(res, runs._facility_rows(analysis.facilities), req.kind, "site_selection", analysis.units)
+    srcdoc = _map_srcdoc(res, runs.facility_rows(analysis.facilities), req.kind, "site_selection", analysis.units)
     return render_template("coverage/site_selection.html", **_form_context(
         args=args, res=res, params_json=json.dumps(req.to_params(), ensure_ascii=False), map_srcdoc=srcdoc))
 

@@ -138,10 +138,10 @@ def test_filters_status_attributes_as_of_and_soft_delete(session: Session, small
         base | {"status": "open", "where": "operator_type:公办"})).facilities
     assert {ids[0], ids[3]} <= set(open_public["id"]) and not {ids[1], ids[2]} & set(open_public["id"])
     assert len(open_public) < len(n_all)
-    old = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    old = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     session.execute(Facility.__table__.update().where(Facility.id == ids[0]).values(created_at=old))
     session.execute(Facility.__table__.update().where(Facility.id.in_(ids[1:])).values(
-        created_at=dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc)))
+        created_at=dt.datetime(2024, 6, 1, tzinfo=dt.UTC)))
     as_of = service.get_coverage(session, coverage_request(base | {"as_of": "2023-01-01"})).facilities
     assert ids[0] in set(as_of["id"]) and not set(ids[1:]) & set(as_of["id"])
     session.execute(Facility.__table__.update().where(Facility.id == ids[3]).values(deleted_at=func.now()))

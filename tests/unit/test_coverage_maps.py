@@ -11,7 +11,13 @@ import pytest
 import shapely
 
 from maps import base_map, find_external_requests
-from maps.coverage import coverage_circles_map, coverage_map, hot_spots_map, sites_map, unit_metric_map
+from maps.coverage import (
+    coverage_circles_map,
+    coverage_map,
+    hot_spots_map,
+    sites_map,
+    unit_metric_map,
+)
 
 
 def facilities() -> gpd.GeoDataFrame:
@@ -22,7 +28,7 @@ def facilities() -> gpd.GeoDataFrame:
 
 
 def circle_rows(html: str) -> list[list[object]]:
-    return [row for block in re.findall(r"(\[\[.*?\]\])\.forEach", html, flags=re.S) for row in json.loads(block)]
+    return [row for block in re.findall(r"(\[\[.*?\]\])\.forEach", html, flags=re.DOTALL) for row in json.loads(block)]
 
 
 def layer_names(m: folium.Map) -> list[str]:

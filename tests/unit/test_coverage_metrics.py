@@ -19,7 +19,13 @@ import pandas as pd
 import pytest
 import shapely
 
-from registry.coverage.inputs import FacilitySet, LayerInfo, PopulationGrid, UnitTable, metric_xy
+from registry.coverage.inputs import (
+    FacilitySet,
+    LayerInfo,
+    PopulationGrid,
+    UnitTable,
+    metric_xy,
+)
 from registry.coverage.metrics import (
     compute_coverage,
     covered_population,

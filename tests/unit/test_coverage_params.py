@@ -18,7 +18,13 @@ from registry.coverage.params import (
     parse_candidates,
     site_request,
 )
-from registry.coverage.whatif import Scenario, Site, apply_scenario, compare, parse_scenario
+from registry.coverage.whatif import (
+    Scenario,
+    Site,
+    apply_scenario,
+    compare,
+    parse_scenario,
+)
 
 
 def test_defaults_come_from_the_standard() -> None:

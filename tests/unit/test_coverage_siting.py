@@ -10,10 +10,16 @@ import pytest
 
 from registry.coverage.inputs import LayerInfo, PopulationGrid, UnitTable
 from registry.coverage.params import CoverageInputError
-from registry.coverage.siting import build_problem, exact, greedy, grid_candidates, select_sites
+from registry.coverage.siting import (
+    build_problem,
+    exact,
+    greedy,
+    grid_candidates,
+    select_sites,
+)
 
 
-def _line_problem(capacity: float | None = None):  # noqa: ANN202
+def _line_problem(capacity: float | None = None):
     """Cells at x = 0, 100, 200, 300 with 1, 2, 2, 1 residents; radius 60.
 
     Candidate A (x=50) covers cells 0 and 100 (3 residents), B (x=250) covers 200 and 300 (3),

@@ -53,7 +53,7 @@ def test_api_coverage_bad_input_is_a_400_naming_the_parameter(client: FlaskClien
     assert resp.get_json()["parameter"] == parameter
 
 
-def test_api_what_if(login_as) -> None:  # noqa: ANN001
+def test_api_what_if(login_as) -> None:
     c = login_as(None)
     base = c.get("/api/coverage?kind=kindergarten&hot_spots=1").get_json()
     spot = base["hot_spots"]["300"]["features"][0]
@@ -73,7 +73,7 @@ def test_api_what_if(login_as) -> None:  # noqa: ANN001
     assert not_json.status_code == 400 and not_json.get_json()["parameter"] == "body"
 
 
-def test_api_site_selection(login_as) -> None:  # noqa: ANN001
+def test_api_site_selection(login_as) -> None:
     c = login_as(None)
     body = c.post("/api/site-selection", json={"kind": "kindergarten", "k": 3, "solver": "both",
                                                "candidates": {"type": "grid", "spacing": 1000}}).get_json()
@@ -89,7 +89,7 @@ def test_api_site_selection(login_as) -> None:  # noqa: ANN001
     assert refused.status_code == 401
 
 
-def test_api_site_selection_saved_by_an_analyst(login_as) -> None:  # noqa: ANN001
+def test_api_site_selection_saved_by_an_analyst(login_as) -> None:
     c = login_as("analyst")
     body = c.post("/api/site-selection", json={"kind": "kindergarten", "k": 1, "save": True, "title": "试算",
                                                "candidates": {"type": "grid", "spacing": 2000}}).get_json()
@@ -98,7 +98,7 @@ def test_api_site_selection_saved_by_an_analyst(login_as) -> None:  # noqa: ANN0
     assert run["params"]["k"] == 1 and run["results"]["sites"]["features"]
 
 
-def test_save_page_needs_analysis_save(login_as) -> None:  # noqa: ANN001
+def test_save_page_needs_analysis_save(login_as) -> None:
     params = '{"kind": "museum", "radius_m": [], "layer": "census_2020"}'
     anonymous = login_as(None).post("/coverage/runs", data={"analysis": "coverage", "params": params})
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
@@ -114,7 +114,7 @@ def test_save_page_needs_analysis_save(login_as) -> None:  # noqa: ANN001
     assert bad.status_code == 400
 
 
-def test_api_save_run_and_list(login_as) -> None:  # noqa: ANN001
+def test_api_save_run_and_list(login_as) -> None:
     c = login_as("analyst")
     created = c.post("/api/coverage/runs", json={"analysis": "whatif", "title": "加一所", "params": {
         "kind": "kindergarten", "radius_m": [300], "layer": "modelled_grid_250m",
@@ -151,7 +151,7 @@ def test_coverage_page_what_if_and_errors(client: FlaskClient) -> None:
     assert bad.status_code == 400 and 'data-parameter="radius"' in html and 'aria-invalid="true"' in html
 
 
-def test_site_selection_page(login_as) -> None:  # noqa: ANN001
+def test_site_selection_page(login_as) -> None:
     c = login_as(None)
     assert 'name="candidate_mode"' in c.get("/site-selection").get_data(as_text=True)
     resp = c.post("/site-selection", data={"kind": "kindergarten", "k": "2", "candidate_mode": "list",
@@ -162,7 +162,7 @@ def test_site_selection_page(login_as) -> None:  # noqa: ANN001
     assert bad.status_code == 400 and 'data-parameter="candidates"' in bad.get_data(as_text=True)
 
 
-def test_run_pages_compare_and_exports(client: FlaskClient, session) -> None:  # noqa: ANN001
+def test_run_pages_compare_and_exports(client: FlaskClient, session) -> None:
     a = runs.save_coverage(session, service.get_coverage(session, coverage_request({"kind": "parking_lot"})))
     b = runs.save_coverage(session, service.get_coverage(session, coverage_request({"kind": "parking_lot",
                                                                                     "radius": "500"})))
