@@ -482,3 +482,66 @@ def export_run(run_id: int, fmt: str) -> Response:
     except ValueError as exc:
         abort(400, description=str(exc))
     abort(404, description=_("Unknown export format: use csv, geojson, png or html."))
+
+
+# --------------------------------------------------------------------------- OpenAPI
+def openapi_paths() -> dict[str, Any]:
+    """This blueprint's part of the OpenAPI 3.0 document (paths under ``/api``), to merge into ``/api/openapi.json``."""
+    def q(name: str, description: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
+        return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
+
+    kinds = {"type": "string", "enum": [k.value for k in KIND_SPECS]}
+    error = {"description": "bad input: the message names the parameter",
+             "content": {"application/json": {"schema": {
+                 "type": "object", "required": ["error", "status"],
+                 "properties": {"error": {"type": "string"}, "status": {"type": "integer"},
+                                "parameter": {"type": "string"}}}}}}
+    ok = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
+    filters = [q("status", "facility status (repeatable or comma-separated)", {"type": "string"}),
+               q("where", "attribute equality field:value (repeatable); 'unknown' matches missing values",
+                 {"type": "string"}),
+               q("district", "administrative district adcode", {"type": "string", "pattern": "^[0-9]{6}$"}),
+               q("as_of", "only facilities recorded up to this date", {"type": "string", "format": "date"})]
+    body = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+    return {
+        "/coverage": {"get": {
+            "summary": "覆盖分析 / Coverage of one kind per census unit and for the city",
+            "description": "Residents per facility and per 100,000 (MUS-1 target), share within each radius, "
+                           "nearest-distance distribution, 2SFCA, hot spots. Every result names its population "
+                           "layer and radii.",
+            "parameters": [q("kind", "facility kind", kinds, True),
+                           q("radius", "metres, e.g. 300 or 500,1000; default: the standard; 'none'",
+                             {"type": "string"}),
+                           q("layer", "population layer (see /api/coverage/layers)",
+                             {"type": "string", "default": DEFAULT_LAYER}),
+                           *filters, q("hot_spots", "hot-spot cells per radius",
+                                       {"type": "integer", "minimum": 0, "maximum": 5000, "default": 200})],
+            "responses": {"200": ok, "400": error}}},
+        "/coverage/what-if": {"post": {
+            "summary": "情景模拟 / Coverage before and after hypothetical sites (nothing saved)",
+            "description": "Body: the /api/coverage parameters plus add: [{lon, lat, capacity, name}], remove: [ids].",
+            "requestBody": body, "responses": {"200": ok, "400": error}}},
+        "/site-selection": {"post": {
+            "summary": "选址 / Choose k new sites covering the most uncovered residents (MCLP)",
+            "description": "Body: kind, radius, k, layer, status/where, candidates ({type: grid, spacing} | "
+                           "{type: points, points} | {type: parcels, features}), solver (greedy | exact | both), "
+                           "capacity, time_limit, save.",
+            "requestBody": body, "responses": {"200": ok, "400": error}}},
+        "/coverage/layers": {"get": {"summary": "人口图层 / Population layers", "responses": {"200": ok}}},
+        "/coverage/runs": {
+            "get": {"summary": "已保存的分析 / Saved runs",
+                    "parameters": [q("kind", "facility kind", kinds), q("analysis", "coverage | whatif | "
+                                   "site_selection", {"type": "string"}),
+                                   q("limit", "at most", {"type": "integer", "minimum": 1, "maximum": 1000})],
+                    "responses": {"200": ok, "400": error}},
+            "post": {"summary": "保存分析 / Save an analysis (computed again from its parameters)",
+                     "requestBody": body, "responses": {"201": ok, "400": error}}},
+        "/coverage/runs/{run_id}": {"get": {
+            "summary": "一次分析 / One saved run",
+            "parameters": [{"name": "run_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": {"200": ok, "404": error}}},
+        "/coverage/runs/compare": {"get": {
+            "summary": "比较 / Two runs side by side",
+            "parameters": [q("a", "run id", {"type": "integer"}, True), q("b", "run id", {"type": "integer"}, True)],
+            "responses": {"200": ok, "400": error, "404": error}}},
+    }

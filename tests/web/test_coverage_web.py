@@ -186,3 +186,12 @@ def test_run_pages_compare_and_exports(client: FlaskClient, session) -> None:
     assert client.get("/coverage/runs/987654321").status_code == 404
     assert client.get("/coverage/runs/compare?a=1").status_code == 400
     assert client.get("/api/coverage/layers").get_json()["layers"][0]["name"]
+
+
+def test_openapi_fragment_lists_every_api_route(app) -> None:  # noqa: ANN001
+    from registry.web.coverage import openapi_paths
+
+    paths = openapi_paths()
+    routes = {r.rule.removeprefix("/api").replace("<int:run_id>", "{run_id}") for r in app.url_map.iter_rules()
+              if r.endpoint.startswith("coverage.api")}
+    assert routes == set(paths)
