@@ -188,7 +188,7 @@ def test_run_pages_compare_and_exports(client: FlaskClient, session) -> None:
     assert client.get("/api/coverage/layers").get_json()["layers"][0]["name"]
 
 
-def test_openapi_fragment_lists_every_api_route(app) -> None:  # noqa: ANN001
+def test_openapi_fragment_lists_every_api_route(app) -> None:
     from registry.web.coverage import openapi_paths
 
     paths = openapi_paths()
