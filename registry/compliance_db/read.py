@@ -26,6 +26,8 @@ from registry.compliance_db.service import Bind, connection_of, evaluate_kind, e
 from registry.kinds import KIND_SPECS, FacilityKind
 from registry.models import ComplianceFinding, ComplianceRun, District, Facility
 
+LOCAL_TZ = dt.timezone(dt.timedelta(hours=8), "UTC+8")
+"""China Standard Time (no daylight saving): times shown to people."""
 VERDICTS = ("pass", "fail", "unknown", "not_applicable", "flag")
 STATUSES = ("compliant", "non_compliant", "unknown")
 RESPONSIBLE_FIELD = {"elevator": "user_unit", "parking_lot": "operator", "kindergarten": "operator_type"}
@@ -59,7 +61,7 @@ class Source:
             "stored": self.stored,
             "as_of": self.as_of.isoformat() if self.as_of else None,
             "as_of_max": self.as_of_max.isoformat() if self.as_of_max else None,
-            "checked_at": self.checked_at.isoformat() if self.checked_at else None,
+            "checked_at": self.checked_at.astimezone(LOCAL_TZ).isoformat() if self.checked_at else None,
         }
 
 
@@ -106,8 +108,9 @@ def latest_run(bind: Bind) -> dict[str, Any] | None:
     if row is None:
         return None
     out = dict(row)
-    for key in ("as_of", "started_at", "finished_at"):
-        out[key] = out[key].isoformat() if out[key] else None
+    out["as_of"] = out["as_of"].isoformat()
+    for key in ("started_at", "finished_at"):
+        out[key] = out[key].astimezone(LOCAL_TZ).isoformat() if out[key] else None
     return out
 
 
@@ -226,7 +229,7 @@ def get_facility_compliance(bind: Bind, facility_id: int, as_of: dt.date | None 
         "status": status,
         "stored": stored,
         "as_of": stored_as_of.isoformat() if stored_as_of else None,
-        "checked_at": checked.isoformat() if checked else None,
+        "checked_at": checked.astimezone(LOCAL_TZ).isoformat() if checked else None,
         "counts": {v: sum(1 for x in findings if x["verdict"] == v) for v in VERDICTS},
         "findings": findings,
     }

@@ -152,7 +152,8 @@ def rectification(district: str) -> str:
         abort(404, description=_("There is no county-level district %(name)s.", name=district))
     data = read.get_rectification(session, code, as_of)
     return render_template("compliance/rectification.html", data=data,
-                           generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"), **_context(as_of))
+                           generated=dt.datetime.now(read.LOCAL_TZ).strftime("%Y-%m-%d %H:%M (UTC+8)"),
+                           **_context(as_of))
 
 
 @bp.post("/compliance/check")
