@@ -35,6 +35,7 @@ import csv
 import datetime as dt
 import functools
 import io
+import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -43,12 +44,19 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import (
+    JSON,
+    BindParameter,
     Boolean,
     ColumnElement,
     Date,
+    Float,
     FromClause,
+    Integer,
     Select,
+    Text,
     and_,
+    any_,
+    bindparam,
     case,
     cast,
     false,
@@ -60,7 +68,8 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import INTERVAL
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY, INTERVAL
 from sqlalchemy.orm import Session
 
 from registry import cql2, spatial
@@ -967,40 +976,82 @@ def _resolve_district(session: Session, name: str, parameter: str, census: bool 
                      f"unknown district {name!r}; expected a name or adcode such as: {', '.join(names)}", parameter)
 
 
-def _conditions(q: Query, ctx: _Ctx, session: Session) -> list[ColumnElement]:
+@dataclass(frozen=True)
+class _Resolved:
+    """District names of a query resolved against the database (codes of ``district``, ``within``)."""
+
+    district_codes: tuple[str, ...] = ()
+    within: tuple[str, str] | None = None  # (table, code)
+
+
+def _resolve(session: Session, q: Query) -> _Resolved:
+    codes = tuple(_resolve_district(session, d, "district")[1] for d in q.districts)
+    within = _resolve_district(session, q.within, "within", census=True) if q.within else None
+    return _Resolved(codes, within)
+
+
+# Every value that changes from request to request is a *named* bind parameter, so the queries of one
+# shape (same kinds, same kinds of conditions) compile to one SQL text: SQLAlchemy's compiled cache,
+# psycopg's prepared statements and PostgreSQL's plan cache all see one statement (see _fast_sql).
+def _float(name: str, value: float) -> BindParameter[float]:
+    return bindparam(name, float(value), type_=Float)
+
+
+def _int(name: str, value: int) -> BindParameter[int]:
+    return bindparam(name, int(value), type_=Integer)
+
+
+def _any_of(col: ColumnElement, name: str, values: Sequence[Any]) -> ColumnElement:
+    """``col = ANY(:name)``: one array parameter, whatever the number of values."""
+    return col == any_(bindparam(name, list(values), type_=ARRAY(col.type)))
+
+
+def _query_point(q: Query) -> spatial.QueryPoint | None:
+    at = q.near or q.nearest
+    if at is None:
+        return None
+    return spatial.query_point(_float("lon", at.lon), _float("lat", at.lat))
+
+
+def _conditions(q: Query, ctx: _Ctx, res: _Resolved, pt: spatial.QueryPoint | None) -> list[ColumnElement]:
     where: list[ColumnElement] = []
     if HAS_SOFT_DELETE:  # also inside subqueries, where the session's loader criteria do not reach
         where.append(F.c["deleted_at"].is_(None))
     if q.kinds:
-        where.append(F.c.kind.in_(q.kinds) if len(q.kinds) > 1 else F.c.kind == q.kinds[0])
+        where.append(_any_of(F.c.kind, "kinds", q.kinds) if len(q.kinds) > 1 else F.c.kind == q.kinds[0])
     if q.ids:
-        where.append(F.c.id.in_(q.ids))
-    if q.districts:
-        codes = [_resolve_district(session, d, "district")[1] for d in q.districts]
-        where.append(F.c.district_code.in_(codes))
+        where.append(_any_of(F.c.id, "ids", q.ids))
+    if res.district_codes:
+        where.append(_any_of(F.c.district_code, "district_codes", res.district_codes))
     if q.statuses:
-        where.append(F.c.status.in_(q.statuses))
+        where.append(_any_of(F.c.status, "statuses", q.statuses))
     if q.compliance:
-        where.append(F.c["compliance_status"].in_(q.compliance))
+        where.append(_any_of(F.c["compliance_status"], "compliance", q.compliance))
     for parameter, expr in q.filters:
         try:
             where.append(compile_expr(expr, ctx.column, lambda n: _kind_guard(FIELDS[n], ctx), F.c.geom))
         except QueryError as exc:
             raise QueryError(exc.zh, exc.en, parameter) from None
-    if q.near:
+    if q.near and pt is not None:
         n = q.near
         if n.method == "projected":
-            where.append(spatial.within_projected_distance(F.c.geom, n.lon, n.lat, n.radius_m))
+            where.append(spatial.within_projected_distance(F.c.geom, pt, _float("radius", n.radius_m),
+                                                           _float("radius_prefilter", n.radius_m + 0.01)))
         else:
-            where.append(spatial.within_distance(F.c.geom, n.lon, n.lat, n.radius_m))
-    if q.within:
-        table, code = _resolve_district(session, q.within, "within", census=True)
+            where.append(spatial.within_metres_of(F.c.geom, pt, _float("radius", n.radius_m)))
+    if res.within:
+        table, code = res.within
         where.append(spatial.in_district(F.c.geom, code) if table == "district"
                      else spatial.in_census_unit(F.c.geom, code))
     if q.polygon_wkt:
         where.append(spatial.in_geometry_wkt(F.c.geom, q.polygon_wkt))
     if q.bbox:
-        where.append(spatial.in_bbox_crs(F.c.geom, q.bbox, q.bbox_srid))
+        if q.bbox_srid == SRID:
+            minx, miny, maxx, maxy = q.bbox
+            where.append(spatial.in_lonlat_box(F.c.geom, _float("minx", minx), _float("miny", miny),
+                                               _float("maxx", maxx), _float("maxy", maxy)))
+        else:
+            where.append(spatial.in_bbox_crs(F.c.geom, q.bbox, q.bbox_srid))
     return where
 
 
@@ -1018,27 +1069,66 @@ def _source(ctx: _Ctx, kinds_for_output: Iterable[str] = ()) -> FromClause:
     return src
 
 
-def _attributes_json(kind: str) -> ColumnElement:
-    """``json_build_object`` of a kind's attributes, in canonical forms (times ``HH:MM``)."""
+# --------------------------------------------------------------------------- shaping in SQL
+# The page's output expressions are large and constant (one per kind and field), so they are compiled
+# to SQL text once and enter statements as literal columns: SQLAlchemy then hashes one string instead
+# of walking ~150 column expressions to build each request's cache key.  They refer to the outer
+# statement's ``facility`` and ``district`` tables by name (build_statement never aliases them).
+_PG = postgresql.psycopg.dialect()
+_OUTER_ID = literal_column("facility.id", Integer)
+
+
+def _sql(expr: Any) -> str:
+    return str(expr.compile(dialect=_PG, compile_kwargs={"literal_binds": True}))
+
+
+def _json_object_of(columns: Sequence[ColumnElement], where: ColumnElement | None = None,
+                    table: FromClause | None = None) -> ColumnElement:
+    """``(SELECT row_to_json(a) FROM (SELECT <columns> [FROM table WHERE ...]) a)``.
+
+    ``row_to_json`` of a sub-select keeps the columns' order and writes compact JSON (``json_build_object``
+    puts spaces around every ``:`` and ``,``), so its text can go into a response as it is.
+    """
+    inner = select(*columns)
+    if table is not None:
+        inner = inner.select_from(table)
+    if where is not None:
+        inner = inner.where(where)
+    row = inner.subquery("a")
+    return select(func.row_to_json(literal_column("a"))).select_from(row).scalar_subquery()
+
+
+def _attributes_object(kind: str) -> ColumnElement:
+    """JSON object of a kind's attributes, in canonical forms (times ``HH:MM``; point lists as GeoJSON,
+    turned into ``lon,lat;lon,lat`` text by :func:`_canonical_points`)."""
     table = KIND_TABLES[kind]
-    args: list[Any] = []
+    columns: list[ColumnElement] = []
     for fs in KIND_SPECS[FacilityKind(kind)].fields:
-        col = table.c[fs.name]
+        col: ColumnElement = table.c[fs.name]
         if fs.type is FieldType.TIME:
             col = func.to_char(col, "HH24:MI")
         elif fs.type is FieldType.POINTS:
-            col = spatial.as_geojson(col, decimals=6)
-        args += [literal_column(f"'{fs.name}'"), col]  # constant keys: no bind parameters
-    # a correlated subquery rather than a join: one primary-key lookup in the facility's own kind
-    # table per row of the page, and a plan that does not grow with the number of kinds
-    return select(func.json_build_object(*args)).where(table.c.id == F.c.id).scalar_subquery()
+            col = cast(spatial.as_geojson(col, decimals=6), JSON)
+        columns.append(col.label(fs.name))
+    # a correlated primary-key lookup in the facility's own kind table per row of the page: the plan
+    # does not grow with the number of kinds
+    return _json_object_of(columns, table.c.id == _OUTER_ID, table)
 
 
 @functools.lru_cache(maxsize=64)
-def _attributes_column(kinds: tuple[str, ...]) -> ColumnElement:
+def _attributes_sql(kinds: tuple[str, ...]) -> str:
+    """SQL text of the ``attributes`` JSON object of a page row, for a query over ``kinds``."""
     if len(kinds) == 1:
-        return _attributes_json(kinds[0]).label("attributes")  # type: ignore[union-attr]
-    return case(*((F.c.kind == k, _attributes_json(k)) for k in kinds)).label("attributes")
+        return _sql(_attributes_object(kinds[0]))
+    return _sql(case(*((F.c.kind == k, _attributes_object(k)) for k in kinds)))
+
+
+@functools.lru_cache(maxsize=1)
+def _properties_sql() -> str:
+    """SQL text of the JSON object of a page row's common properties and its district's name."""
+    columns = [literal_column(_sql(F.c[c])).label(c) for c in _COMMON_COLUMNS]
+    columns.append(literal_column(_sql(D.c.name)).label("district"))
+    return _sql(_json_object_of(columns))
 
 
 _COMMON_COLUMNS = ("id", "kind", "external_id", "source", "name", "address", "district_code", "declared_district",
@@ -1061,25 +1151,48 @@ class QueryResult:
         return len(self.rows)
 
 
-def build_statement(session: Session, q: Query) -> tuple[Select, Select]:
+@dataclass
+class FeaturePage:
+    """One page as GeoJSON Feature texts (see :func:`run_features`), the total matched and the paging."""
+
+    query: Query
+    features: list[str]
+    number_matched: int
+    next_offset: int | None
+    prev_offset: int | None
+
+    @property
+    def number_returned(self) -> int:
+        return len(self.features)
+
+
+def build_statement(session: Session, q: Query, shape: str = "rows") -> tuple[Select, Select]:
     """(page statement, count statement) for ``q``: the SQL the query layer runs.
 
     The page is chosen by an inner statement over the tables the filters and
     the sort need (ids, distance and ``count(*) OVER ()`` for
-    ``numberMatched``); only the rows of that page are then joined to every
+    ``numberMatched``); only the rows of that page are then joined to their
     kind table and shaped, so attributes are built for ``limit`` rows, not for
-    every match.
+    every match.  ``shape="rows"`` returns typed columns (see :func:`run`);
+    ``shape="features"`` returns ``id``, ``lon``, ``lat``, ``distance_m`` and
+    the properties as JSON text (see :func:`run_features`).
     """
+    return _statements(q, _resolve(session, q), shape)
+
+
+def _statements(q: Query, res: _Resolved, shape: str = "rows") -> tuple[Select, Select]:
     ctx = _Ctx(q.kinds)
-    where = _conditions(q, ctx, session)
+    pt = _query_point(q)
+    where = _conditions(q, ctx, res, pt)
     output_kinds = q.kinds or KIND_VALUES
 
     distance: ColumnElement | None = None
     inner_from: FromClause
-    if q.nearest:
+    if q.nearest and pt is not None:
         n = q.nearest
-        nearest = spatial.select_nearest(_source(ctx), F.c.geom, F.c.id, where, n.lon, n.lat, n.k,
-                                         n.max_distance_m).subquery("nearest")
+        max_distance = None if n.max_distance_m is None else _float("max_distance", n.max_distance_m)
+        nearest = spatial.select_nearest(_source(ctx), F.c.geom, F.c.id, where, pt, n.k,
+                                         max_distance).subquery("nearest")
         distance = nearest.c.distance_m
         sort_keys = [(name, desc) for name, desc in q.sort if name != "distance"]
         order_cols = [(distance if name == "distance" else ctx.column(name), desc)
@@ -1089,10 +1202,9 @@ def build_statement(session: Session, q: Query) -> tuple[Select, Select]:
         inner_where: list[ColumnElement] = []
         count = select(func.count()).select_from(nearest)
     else:
-        if q.near:
-            n = q.near
-            distance = (spatial.projected_distance_m(F.c.geom, n.lon, n.lat) if n.method == "projected"
-                        else spatial.distance_m(F.c.geom, n.lon, n.lat))
+        if q.near and pt is not None:
+            distance = (spatial.projected_distance_m(F.c.geom, pt) if q.near.method == "projected"
+                        else spatial.metres_to(F.c.geom, pt))
         sort = q.sort or ((("distance", False),) if distance is not None else ())
         order_cols = [(distance if name == "distance" else ctx.column(name), desc) for name, desc in sort]
         inner_from = _source(ctx)
@@ -1103,16 +1215,24 @@ def build_statement(session: Session, q: Query) -> tuple[Select, Select]:
     inner_cols: list[Any] = [F.c.id.label("id"), func.count().over().label("_matched")]
     if distance is not None:
         inner_cols.append(distance.label("distance_m"))
-    inner_cols += [c.label(f"_k{i}") for i, (c, _) in enumerate(order_cols)]
+    # sort keys for the outer statement; the distance is not computed a second time for them
+    keys = ["distance_m" if c is distance else f"_k{i}" for i, (c, _) in enumerate(order_cols)]
+    inner_cols += [c.label(key) for key, (c, _) in zip(keys, order_cols) if key != "distance_m"]
     page = (select(*inner_cols).select_from(inner_from).where(*inner_where)
-            .order_by(*order).limit(q.limit).offset(q.offset).subquery("page"))
+            .order_by(*order).limit(_int("limit", q.limit)).offset(_int("offset", q.offset)).subquery("page"))
 
-    columns: list[Any] = list(_output_columns(output_kinds, q.out_srid))
-    columns.append(page.c._matched)
+    if shape == "features":
+        lon, lat = spatial.facility_lonlat()
+        columns: list[Any] = [F.c.id, lon, lat, page.c._matched,
+                              literal_column(f"({_properties_sql()})::text", Text).label("properties"),
+                              literal_column(f"({_attributes_sql(output_kinds)})::text", Text).label("attributes")]
+    else:
+        columns = list(_output_columns(output_kinds, q.out_srid))
+        columns.append(page.c._matched)
     if distance is not None:
         columns.append(page.c.distance_m)
-    outer_order = [(page.c[f"_k{i}"].desc() if desc else page.c[f"_k{i}"].asc()).nulls_last()
-                   for i, (_, desc) in enumerate(order_cols)] + [F.c.id]
+    outer_order = [(page.c[key].desc() if desc else page.c[key].asc()).nulls_last()
+                   for key, (_, desc) in zip(keys, order_cols)] + [F.c.id]
     source = F.join(page, page.c.id == F.c.id).outerjoin(D, D.c.adcode == F.c.district_code)
     stmt = select(*columns).select_from(source).order_by(*outer_order)
     return stmt, count
@@ -1120,14 +1240,21 @@ def build_statement(session: Session, q: Query) -> tuple[Select, Select]:
 
 @functools.lru_cache(maxsize=64)
 def _output_columns(kinds: tuple[str, ...], out_srid: int) -> tuple[Any, ...]:
-    """The shaped columns of a page (built once per kinds and CRS: large, constant expressions)."""
+    """The shaped columns of a page (built once per kinds and CRS)."""
     lon, lat = spatial.facility_lonlat()
     columns: list[Any] = [F.c[c] for c in _COMMON_COLUMNS]
     columns += [D.c.name.label("district"), lon, lat]
     if out_srid != SRID:
         columns += list(spatial.xy_in(F.c.geom, out_srid))
-    columns.append(_attributes_column(kinds))
+    columns.append(literal_column(_attributes_sql(kinds)).label("attributes"))
     return tuple(columns)
+
+
+def _paging(q: Query, returned: int, matched: int) -> tuple[int | None, int | None]:
+    end = q.offset + returned
+    next_offset = end if end < matched and returned else None
+    prev_offset = max(q.offset - q.limit, 0) if q.offset > 0 else None
+    return next_offset, prev_offset
 
 
 def run(session: Session, q: Query) -> QueryResult:
@@ -1138,16 +1265,158 @@ def run(session: Session, q: Query) -> QueryResult:
     ``q.out_srid``) and ``distance_m`` for radius and nearest queries.
     """
     stmt, count = build_statement(session, q)
-    records = session.execute(stmt).mappings().all()
+    conn = session.connection()  # Core: the statements filter soft-deleted rows themselves
+    records = conn.execute(stmt).mappings().all()
     if records:
         matched = int(records[0]["_matched"])
     else:
-        matched = int(session.execute(count).scalar() or 0)
+        matched = int(conn.execute(count).scalar() or 0)
     rows = [_row(r, q) for r in records]
-    end = q.offset + len(rows)
-    next_offset = end if end < matched and rows else None
-    prev_offset = max(q.offset - q.limit, 0) if q.offset > 0 else None
-    return QueryResult(q, rows, matched, next_offset, prev_offset)
+    return QueryResult(q, rows, matched, *_paging(q, len(rows), matched))
+
+
+def run_features(session: Session, q: Query) -> FeaturePage:
+    """Execute ``q`` and return one page as GeoJSON Feature texts (WGS-84, the JSON API's output).
+
+    The same rows, properties and values as ``[feature(row) for row in run(session, q).rows]``
+    serialised as compact JSON, but the properties are written as JSON by PostgreSQL and only the
+    coordinates and distances are rounded here, and queries of the common shapes (radius, nearest,
+    bbox with kind, status, compliance and district filters) skip statement building altogether: their
+    SQL is compiled once per shape (:func:`_fast_sql`).
+    """
+    if q.out_srid != SRID:
+        raise ValueError("run_features writes WGS-84 features; use run() and feature() for other CRSs")
+    res = _resolve(session, q)
+    conn = session.connection()  # Core: the statements filter soft-deleted rows themselves
+    fast = _fast_sql(q, res)
+    count: Select | None = None
+    if fast is not None:
+        records = conn.exec_driver_sql(*fast).all()
+    else:
+        stmt, count = _statements(q, res, "features")
+        records = conn.execute(stmt).all()
+    if records:
+        matched = int(records[0][3])
+    else:
+        if count is None:
+            count = _statements(q, res, "features")[1]
+        matched = int(conn.execute(count).scalar() or 0)
+    with_distance = q.has_distance
+    features = [_feature_text(r[0], r[1], r[2], r[4], r[5], r[6] if with_distance else None) for r in records]
+    return FeaturePage(q, features, matched, *_paging(q, len(features), matched))
+
+
+def _feature_text(fid: int, lon: float, lat: float, props: str, attrs: str | None,
+                  distance: float | None) -> str:
+    """One GeoJSON Feature as compact JSON text: exactly ``feature(row)`` once serialised."""
+    if attrs is not None and len(attrs) > 2:
+        if '"coordinates"' in attrs:  # a point list (only as a key: in strings the quotes are escaped)
+            attrs = _json_text(_canonical_points(json.loads(attrs)))
+        props = props[:-1] + "," + attrs[1:]
+    if distance is not None:
+        props = f'{props[:-1]},"distance_m":{round(float(distance), 3)!r}}}'
+    return (f'{{"type":"Feature","id":{fid},"geometry":{{"type":"Point","coordinates":'
+            f'[{round(lon, 7)!r},{round(lat, 7)!r}]}},"properties":{props}}}')
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+# --------------------------------------------------------------------------- statements compiled per shape
+_VARIABLES = ("lon", "lat", "radius", "radius_prefilter", "max_distance", "minx", "miny", "maxx", "maxy",
+              "kinds", "statuses", "compliance", "district_codes", "limit", "offset")
+_FAST_MAX = 512
+_fast_cache: dict[tuple[Any, ...], tuple[str, dict[str, Any]] | None] = {}
+
+
+def _shape_key(q: Query) -> tuple[Any, ...] | None:
+    """What determines the SQL text of ``q``'s features statement, or ``None`` for the general path."""
+    if q.filters or q.within or q.polygon_wkt or q.ids or q.sort or q.out_srid != SRID or q.bbox_srid != SRID:
+        return None
+    return (q.kinds, q.near.method if q.near else None, q.nearest.k if q.nearest else None,
+            q.nearest is not None and q.nearest.max_distance_m is not None, q.bbox is not None,
+            bool(q.statuses), bool(q.compliance), bool(q.districts))
+
+
+def _variable_values(q: Query, res: _Resolved) -> dict[str, Any]:
+    """The named bind parameters of ``q`` (see :func:`_conditions`, :func:`_statements`)."""
+    values: dict[str, Any] = {"limit": q.limit, "offset": q.offset}
+    at = q.near or q.nearest
+    if at is not None:
+        values["lon"], values["lat"] = float(at.lon), float(at.lat)
+    if q.near:
+        values["radius"] = float(q.near.radius_m)
+        if q.near.method == "projected":
+            values["radius_prefilter"] = float(q.near.radius_m + 0.01)
+    if q.nearest:
+        if q.nearest.max_distance_m is not None:
+            values["max_distance"] = float(q.nearest.max_distance_m)
+    if q.bbox:
+        values["minx"], values["miny"], values["maxx"], values["maxy"] = (float(v) for v in q.bbox)
+    if len(q.kinds) > 1:
+        values["kinds"] = list(q.kinds)
+    if q.statuses:
+        values["statuses"] = list(q.statuses)
+    if q.compliance:
+        values["compliance"] = list(q.compliance)
+    if res.district_codes:
+        values["district_codes"] = list(res.district_codes)
+    return values
+
+
+def _probe(q: Query, res: _Resolved) -> tuple[Query, _Resolved]:
+    """A query of the same shape as ``q`` with every variable value changed."""
+    p = replace(q, limit=q.limit % MAX_LIMIT + 1, offset=q.offset + 1,
+                statuses=tuple(f"{s}~" for s in q.statuses), compliance=tuple(f"{s}~" for s in q.compliance))
+    if q.near:
+        p = replace(p, near=replace(q.near, lon=q.near.lon + 0.5, lat=q.near.lat + 0.25, radius_m=q.near.radius_m / 2))
+    if q.nearest:
+        maxd = q.nearest.max_distance_m
+        p = replace(p, nearest=replace(q.nearest, lon=q.nearest.lon + 0.5, lat=q.nearest.lat + 0.25,
+                                       max_distance_m=None if maxd is None else maxd / 2))
+    if q.bbox:
+        minx, miny, maxx, maxy = q.bbox
+        p = replace(p, bbox=(minx - 0.5, miny - 0.25, maxx + 0.5, maxy + 0.25))
+    return p, _Resolved(tuple(f"{c}~" for c in res.district_codes), res.within)
+
+
+def _compile_shape(q: Query, res: _Resolved) -> tuple[str, dict[str, Any]] | None:
+    """(SQL, constant parameters) of ``q``'s shape, checked against a probe of the same shape.
+
+    The check makes the cache safe by construction: the two statements must compile to the same
+    text, every variable value must be a named parameter bound to the query's value, and all other
+    parameters must be the same in both (constants of the shape).  Otherwise ``None``: the shape
+    always takes the general path.
+    """
+    values = _variable_values(q, res)
+    compiled = [_statements(x, r, "features")[0].compile(dialect=_PG) for x, r in ((q, res), _probe(q, res))]
+    if compiled[0].string != compiled[1].string or compiled[0].positiontup or "POSTCOMPILE" in compiled[0].string:
+        return None
+    first, second = compiled[0].params, compiled[1].params
+    variables = {name for name in first if name in _VARIABLES}
+    if variables != set(values) or any(first[n] != values[n] for n in variables):
+        return None
+    constants = {name: v for name, v in first.items() if name not in variables}
+    if any(second.get(name) != v for name, v in constants.items()):
+        return None
+    return compiled[0].string, constants
+
+
+def _fast_sql(q: Query, res: _Resolved) -> tuple[str, dict[str, Any]] | None:
+    """(SQL text, parameters) of ``q``'s features statement when its shape is a common one."""
+    key = _shape_key(q)
+    if key is None:
+        return None
+    if key not in _fast_cache:
+        if len(_fast_cache) >= _FAST_MAX:
+            _fast_cache.clear()
+        _fast_cache[key] = _compile_shape(q, res)
+    entry = _fast_cache[key]
+    if entry is None:
+        return None
+    sql, constants = entry
+    return sql, {**constants, **_variable_values(q, res)}
 
 
 def get_facility(session: Session, facility_id: int, out_srid: int = SRID, kinds: Sequence[str] = ()
@@ -1167,14 +1436,18 @@ def _row(r: Mapping[str, Any], q: Query) -> dict[str, Any]:
         row["x"], row["y"] = r["x"], r["y"]
     else:
         row["x"], row["y"] = r["lon"], r["lat"]
-    attrs = dict(r["attributes"] or {})
-    for name, value in attrs.items():
-        if isinstance(value, dict) and "coordinates" in value:
-            attrs[name] = _points_text(value)
-    row["attributes"] = attrs
+    row["attributes"] = _canonical_points(dict(r["attributes"] or {}))
     if "distance_m" in r:
         row["distance_m"] = round(float(r["distance_m"]), 3)
     return row
+
+
+def _canonical_points(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Point-list attributes (GeoJSON from the database) as their canonical text ``lon,lat;lon,lat``."""
+    for name, value in attrs.items():
+        if isinstance(value, dict) and "coordinates" in value:
+            attrs[name] = _points_text(value)
+    return attrs
 
 
 def _points_text(geojson: Mapping[str, Any]) -> str:
@@ -1318,6 +1591,7 @@ __all__ = [
     "Nearest",
     "Query",
     "QueryError",
+    "FeaturePage",
     "QueryResult",
     "build_statement",
     "check_filter",
@@ -1343,5 +1617,6 @@ __all__ = [
     "properties",
     "run",
     "run_districts",
+    "run_features",
     "to_csv",
 ]

@@ -106,22 +106,71 @@ def in_bbox(geom: ColumnElement, bbox: tuple[float, float, float, float]) -> Col
 # meridian, projected distances are never shorter than geodesic ones, so the
 # geodesic circle of the same radius is a superset of the projected one.
 
+class QueryPoint:
+    """A query's point, from two SQL values (usually named bind parameters, so one statement text serves
+    every point), in the forms the builders below need.
+
+    Each form is a one-row sub-select: PostgreSQL computes it once per execution (an InitPlan) instead
+    of once per candidate row, and PostGIS's per-call caches see the same value every time.
+    """
+
+    __slots__ = ("geometry", "geography", "projected")
+
+    def __init__(self, lon: ColumnElement | float, lat: ColumnElement | float) -> None:
+        pt = func.ST_SetSRID(func.ST_MakePoint(lon, lat), SRID)
+        self.geometry: ColumnElement = select(pt).scalar_subquery()
+        self.geography: ColumnElement = select(func.geography(pt)).scalar_subquery()
+        self.projected: ColumnElement = select(func.ST_Transform(pt, METRIC_SRID)).scalar_subquery()
+
+
+def query_point(lon: ColumnElement | float, lat: ColumnElement | float) -> QueryPoint:
+    """The :class:`QueryPoint` at (lon, lat), WGS-84."""
+    return QueryPoint(lon, lat)
+
+
+def within_metres_of(geom: ColumnElement, pt: QueryPoint, metres: ColumnElement | float) -> ColumnElement:
+    """``geom`` within ``metres`` of the query point: exact geodesic metres, written like
+    :func:`within_distance` so the functional GiST index on ``geography(geom)`` serves it."""
+    return func.ST_DWithin(geography(geom), pt.geography, metres)
+
+
+def metres_to(geom: ColumnElement, pt: QueryPoint) -> ColumnElement:
+    """Geodesic distance in metres (spheroid) from ``geom`` to the query point."""
+    return func.ST_Distance(geography(geom), pt.geography)
+
+
+def knn_to(geom: ColumnElement, pt: QueryPoint) -> ColumnElement:
+    """KNN ordering operator on geography towards the query point (uses the GiST index)."""
+    return geography(geom).op("<->")(pt.geography)
+
+
+def in_lonlat_box(geom: ColumnElement, minx: ColumnElement | float, miny: ColumnElement | float,
+                  maxx: ColumnElement | float, maxy: ColumnElement | float) -> ColumnElement:
+    """``geom`` intersects a lon/lat box given as SQL values (bind parameters); same SQL as :func:`in_bbox`."""
+    return and_(geom.op("&&")(func.ST_MakeEnvelope(minx, miny, maxx, maxy, SRID)))
+
+
 def projected(geom: ColumnElement, srid: int = METRIC_SRID) -> ColumnElement:
     """``ST_Transform(geom, srid)`` (EPSG:4547 metres by default)."""
     return func.ST_Transform(geom, srid, type_=Geometry)
 
 
-def within_projected_distance(geom: ColumnElement, lon: float, lat: float, metres: float) -> ColumnElement:
-    """``geom`` within ``metres`` of a point in EPSG:4547 metres (index-assisted through geography)."""
+def within_projected_distance(geom: ColumnElement, pt: QueryPoint, metres: ColumnElement | float,
+                              prefilter_metres: ColumnElement | float) -> ColumnElement:
+    """``geom`` within ``metres`` of the point ``pt`` in EPSG:4547 metres (index-assisted through geography).
+
+    ``prefilter_metres`` is the geodesic radius of the index pre-filter: ``metres + 0.01`` (a projected
+    distance is never shorter than the geodesic one here, see above).
+    """
     return and_(
-        within_distance(geom, lon, lat, float(metres) + 0.01),
-        func.ST_DWithin(projected(geom), projected(point(lon, lat)), float(metres)),
+        within_metres_of(geom, pt, prefilter_metres),
+        func.ST_DWithin(projected(geom), pt.projected, metres),
     )
 
 
-def projected_distance_m(geom: ColumnElement, lon: float, lat: float) -> ColumnElement:
-    """Planar distance in EPSG:4547 metres from ``geom`` to a point."""
-    return func.ST_Distance(projected(geom), projected(point(lon, lat)))
+def projected_distance_m(geom: ColumnElement, pt: QueryPoint) -> ColumnElement:
+    """Planar distance in EPSG:4547 metres from ``geom`` to the query point."""
+    return func.ST_Distance(projected(geom), pt.projected)
 
 
 def select_nearest(
@@ -129,12 +178,11 @@ def select_nearest(
     geom: ColumnElement,
     key: ColumnElement,
     where: Sequence[ColumnElement],
-    lon: float,
-    lat: float,
+    pt: QueryPoint,
     k: int,
-    max_distance_m: float | None = None,
+    max_distance_m: ColumnElement | float | None = None,
 ) -> Select:
-    """The ``k`` rows of ``source`` nearest to a point, exactly ordered on the spheroid.
+    """The ``k`` rows of ``source`` nearest to the point ``pt``, exactly ordered on the spheroid.
 
     The GiST index answers ``<->`` on geography with *sphere* distances, which
     can order two candidates differently from the spheroid (by up to ~0.3 %
@@ -144,23 +192,30 @@ def select_nearest(
     ``k`` nearest), and an index-assisted ``ST_DWithin`` within that bound,
     ordered by exact ``ST_Distance``, gives the exact answer.
 
-    Returns a statement with columns ``key`` (as ``id``) and ``distance_m``.
+    ``pt`` and ``max_distance_m`` may be bind parameters; ``k`` is written
+    into the SQL as a number: with ``LIMIT $1`` a prepared statement's generic
+    plan assumes 10 % of the table is wanted and sorts all of it instead of
+    walking the KNN index.  Returns a statement with columns ``key`` (as
+    ``id``) and ``distance_m``.
     """
-    dist = distance_m(geom, lon, lat)
+    from sqlalchemy import Integer, literal_column  # local: this section only adds lines to the file
+
+    limit = literal_column(str(int(k)), Integer)
+    dist = metres_to(geom, pt)
     limits = list(where)
     if max_distance_m is not None:
-        limits.append(within_distance(geom, lon, lat, max_distance_m))
+        limits.append(within_metres_of(geom, pt, max_distance_m))
     candidates = (
         select(dist.label("d")).select_from(source).where(*limits)
-        .order_by(knn_order(geom, lon, lat)).limit(int(k)).subquery("knn_candidates")
+        .order_by(knn_to(geom, pt)).limit(limit).subquery("knn_candidates")
     )
     # a hair above the largest candidate distance: ST_DWithin's own arithmetic may land a few
     # nanometres above ST_Distance's for the same pair, and extra rows are cut by the final LIMIT
     bound = select(func.max(candidates.c.d) * (1 + 1e-12) + 1e-6).scalar_subquery()
     return (
         select(key.label("id"), dist.label("distance_m")).select_from(source)
-        .where(*limits, func.ST_DWithin(geography(geom), geography(point(lon, lat)), bound))
-        .order_by(dist, key).limit(int(k))
+        .where(*limits, within_metres_of(geom, pt, bound))
+        .order_by(dist, key).limit(limit)
     )
 
 
