@@ -322,6 +322,25 @@ def select_unit_pieces(max_vertices: int = 64) -> Select:
     return union_all(counties, zones)
 
 
+def select_unit_geometries() -> Select:
+    """County districts and functional zones as WKB (``code``, ``level`` county|zone, ``wkb``), by code.
+
+    The importer tests its points against these in the client (prepared
+    geometries, vectorised) while the rows stream to the server.
+    """
+    from sqlalchemy import union_all
+    from sqlalchemy.types import LargeBinary
+
+    from registry.models import CensusUnit
+
+    counties = select(District.adcode.label("code"), literal("county").label("level"),
+                      func.ST_AsBinary(District.geom, type_=LargeBinary).label("wkb")).where(District.level == "county")
+    zones = select(CensusUnit.code.label("code"), literal("zone").label("level"),
+                   func.ST_AsBinary(CensusUnit.geom, type_=LargeBinary).label("wkb")).where(
+        CensusUnit.unit_type == "functional_zone")
+    return select(union_all(counties, zones).subquery()).order_by("level", "code")
+
+
 def intersects(a: ColumnElement, b: ColumnElement) -> ColumnElement:
     """``ST_Intersects(a, b)`` (planar, index-assisted)."""
     return func.ST_Intersects(a, b)
@@ -335,6 +354,17 @@ def within_metres(a: ColumnElement, b: ColumnElement, metres: float) -> ColumnEl
 def distance_between_m(a: ColumnElement, b: ColumnElement) -> ColumnElement:
     """Geodesic distance in metres between two geometry columns."""
     return func.ST_Distance(geography(a), geography(b))
+
+
+def extent_expanded(geom: ColumnElement, dx: float, dy: float) -> ColumnElement:
+    """Aggregate: the extent of a point column grown by ``dx``/``dy`` degrees, as a 4326 polygon."""
+    box = func.ST_Expand(func.ST_Extent(geom), literal(float(dx)), literal(float(dy)))
+    return func.ST_SetSRID(func.geometry(box), SRID)
+
+
+def overlaps_box(geom: ColumnElement, box: ColumnElement) -> ColumnElement:
+    """``geom && box`` (bounding boxes overlap; served by the planar GiST index)."""
+    return geom.op("&&")(box)
 
 
 def ewkb_hex(geom: ColumnElement) -> ColumnElement:

@@ -41,7 +41,7 @@ from registry.importer.report import (
     row_issue,
 )
 from registry.importer.validate import ImportPlan, build_place_aliases, validate_chunk
-from registry.importer.write import RollbackRefused, Staging, rollback_batch
+from registry.importer.write import RollbackRefused, Staging, rollback_batch, session_settings
 from registry.kinds import KIND_SPECS, FacilityKind
 
 MODES = ("reject-file", "import-valid")
@@ -229,26 +229,27 @@ def _import(conn: Connection, path: Path, options: ImportOptions, commit: bool,
     spool = RejectSpool()
     try:
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('registry.import'))")
-        staging = Staging(conn)
-        _stream(table, plan, staging, spool, result, options, progress)
-        if result.n_rows == 0:
-            raise FileProblem("no_rows", "文件只有表头，没有数据行。", "The file has a header but no data rows.")
-        staging.prepare()
-        _database_checks(conn, staging, table, plan, spool, result)
-        result.n_created, result.n_updated = staging.counts()
-        result.report_csv = spool.report_csv(table.headers) if spool.count else None
-        if options.mode == "reject-file" and (result.n_rejected or result.n_needs_coordinates):
-            result.blocked = True
-            result.n_created = result.n_updated = 0
-            savepoint.rollback()
-            return result
-        batch_id = _insert_batch(conn, table, options, result)
-        result.n_created, result.n_updated = staging.write(batch_id)
-        result.n_flagged = staging.flag(batch_id)
-        for dup in staging.near_duplicates(batch_id):
-            result.issues.add(_near_duplicate_issue(dup))
-        _finish_batch(conn, batch_id, result)
-        staging.close()
+        with session_settings(conn):
+            staging = Staging(conn)
+            _stream(table, plan, staging, spool, result, options, progress)
+            if result.n_rows == 0:
+                raise FileProblem("no_rows", "文件只有表头，没有数据行。", "The file has a header but no data rows.")
+            staging.prepare()
+            _database_checks(conn, staging, table, plan, spool, result)
+            result.n_created, result.n_updated = staging.counts()
+            result.report_csv = spool.report_csv(table.headers) if spool.count else None
+            if options.mode == "reject-file" and (result.n_rejected or result.n_needs_coordinates):
+                result.blocked = True
+                result.n_created = result.n_updated = 0
+                savepoint.rollback()
+                return result
+            batch_id = _insert_batch(conn, table, options, result)
+            result.n_created, result.n_updated = staging.write(batch_id)
+            result.n_flagged = staging.flag(batch_id)
+            for dup in staging.near_duplicates(batch_id):
+                result.issues.add(_near_duplicate_issue(dup))
+            _finish_batch(conn, batch_id, result)
+            staging.close()
         if commit:
             # compliance: re-evaluate the batch's facilities and the cross-kind neighbours they touch
             # (berths/elevators near a moved kindergarten), in this savepoint (registry.compliance_db).
@@ -382,7 +383,22 @@ def _column_table(table: TableFile, match: HeaderMatch, kinds: list[FacilityKind
 
 def _stream(table: TableFile, plan: ImportPlan, staging: Staging, spool: RejectSpool, result: ImportResult,
             options: ImportOptions, progress: Progress | None) -> None:
-    """Validate every chunk, spool rejected rows, COPY valid ones, keep preview rows."""
+    """Validate every chunk, spool rejected rows, COPY valid ones, keep preview rows.
+
+    The ``COPY`` stays open across chunks and is sent by a worker thread, so
+    the server loads one chunk while the next is parsed; it is finished (or
+    aborted on any error) before this returns.
+    """
+    try:
+        _stream_chunks(table, plan, staging, spool, result, options, progress)
+    except BaseException as exc:
+        staging.end_copy(exc)
+        raise
+    staging.end_copy()
+
+
+def _stream_chunks(table: TableFile, plan: ImportPlan, staging: Staging, spool: RejectSpool, result: ImportResult,
+                   options: ImportOptions, progress: Progress | None) -> None:
     kinds_seen: set[str] = set()
     for chunk in table.chunks(options.chunk_size):
         out = validate_chunk(chunk, plan)

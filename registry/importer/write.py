@@ -20,7 +20,8 @@ rolls it back, leaving nothing behind.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, Text, literal_column, select, text
 
 from registry import spatial
+from registry.importer.locate import UnitLocator
 from registry.importer.validate import KindRows
 from registry.kinds import KIND_SPECS, FacilityKind
 from registry.models import KIND_MODELS, SRID
@@ -53,6 +55,19 @@ def _sql(expr: Any) -> str:
 
 def _col(name: str) -> Any:
     return literal_column(name)
+
+
+def _near_cell(max_abs_lat: float, metres: float = NEAR_DUPLICATE_METRES) -> tuple[float, float]:
+    """(cell height, cell width) in degrees no smaller than ``metres`` up to latitude ``max_abs_lat``.
+
+    A degree of latitude is at least 110,574 m on the WGS-84 ellipsoid (the
+    meridian radius at the equator) and a degree of longitude at least
+    111,319.49 m x cos(latitude); 5 % margin.
+    """
+    import math
+
+    lat = min(abs(max_abs_lat) + 0.01, 89.0)
+    return 1.05 * metres / 110_574.0, 1.05 * metres / (111_319.49 * math.cos(math.radians(lat)))
 
 
 def _norm_name(column: str) -> str:
@@ -87,13 +102,14 @@ def _copy_column(values: np.ndarray) -> np.ndarray:
 
 @dataclass
 class KindStage:
-    """The staging table of one kind."""
+    """The staging table of one kind (it is also the table the checks and the write read)."""
 
     kind: FacilityKind
     table: Table
     field_names: tuple[str, ...]
     geometry_fields: tuple[str, ...]
     rows: int = 0
+    max_abs_lat: float | None = None
 
     @property
     def name(self) -> str:
@@ -101,14 +117,29 @@ class KindStage:
 
     @property
     def ready(self) -> str:
-        return f"imp_ready_{self.kind.value}"
+        """The table the set-based checks and the write read (the staging table itself)."""
+        return self.table.name
+
+    @property
+    def copy_columns(self) -> tuple[str, ...]:
+        return COMMON_STAGE_COLUMNS + self.field_names + LOCATED_COLUMNS
 
     @property
     def model_table(self) -> str:
         return KIND_MODELS[self.kind.value].__table__.name
 
 
-def _stage_table(kind: FacilityKind) -> KindStage:
+LOCATED_COLUMNS = ("district_code", "zone_code")
+"""Computed in the client while streaming (:class:`registry.importer.locate.UnitLocator`)."""
+
+
+def _stage_table(kind: FacilityKind, id_sequence: str) -> KindStage:
+    """``imp_stage_<kind>``: the file's columns, the located units, and ids.
+
+    ``new_id`` defaults to the next facility id (drawn while ``COPY`` runs, in
+    file order); :meth:`Staging.prepare` clears it for rows that update an
+    existing record (``existing_id``).
+    """
     model = KIND_MODELS[kind.value].__table__
     names = tuple(f.name for f in KIND_SPECS[kind].fields)
     cols: list[Column] = [
@@ -123,8 +154,87 @@ def _stage_table(kind: FacilityKind) -> KindStage:
             typ = Geometry(typ.geometry_type, srid=SRID, spatial_index=False)
             geoms.append(name)
         cols.append(Column(name, typ))
+    quoted = id_sequence.replace("'", "''")
+    cols += [Column("district_code", String(6)), Column("zone_code", String(6)),
+             Column("new_id", Integer, server_default=text(f"nextval('{quoted}'::regclass)")),
+             Column("existing_id", Integer), Column("existing_kind", String(32)), Column("previous_batch_id", Integer)]
     table = Table(f"imp_stage_{kind.value}", MetaData(), *cols, prefixes=["TEMPORARY"])
     return KindStage(kind=kind, table=table, field_names=names, geometry_fields=tuple(geoms))
+
+
+class _CopyStream:
+    """One ``COPY … FROM STDIN`` kept open across chunks.
+
+    A psycopg worker thread sends the data (``QueuedLibpqWriter``) while the
+    caller parses the next chunk, and the server parses rows as they arrive:
+    reading, validating and loading overlap instead of taking turns.  A new
+    ``COPY`` starts only when the target table changes (files mixing kinds).
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.table: str | None = None
+        self._stack: ExitStack | None = None
+        self._copy: Any = None
+
+    def write(self, table: str, columns: Iterable[str], data: bytes) -> None:
+        if table != self.table:
+            self.close()
+            from psycopg.copy import QueuedLibpqWriter
+
+            stack = ExitStack()
+            try:
+                cur = stack.enter_context(self.conn.connection.driver_connection.cursor())
+                self._copy = stack.enter_context(cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN",
+                                                          writer=QueuedLibpqWriter(cur)))
+            except BaseException:
+                stack.close()
+                raise
+            self._stack, self.table = stack, table
+        self._copy.write(data)
+
+    @property
+    def open(self) -> bool:
+        return self._stack is not None
+
+    def close(self, error: BaseException | None = None) -> None:
+        """End the current ``COPY`` (abort it when ``error`` is given: the server then discards it)."""
+        stack, self._stack, self._copy, self.table = self._stack, None, None, None
+        if stack is None:
+            return
+        if error is None:
+            stack.close()
+        else:
+            stack.__exit__(type(error), error, error.__traceback__)
+
+
+SESSION_SETTINGS = {"jit": "off", "work_mem": "256MB"}
+"""Transaction-local settings while an import runs: JIT compilation costs more than it saves on these
+one-off statements, and the near-duplicate grid join hashes a million rows in memory."""
+
+
+@contextmanager
+def session_settings(conn: Connection, settings: dict[str, str] | None = None) -> Iterator[None]:
+    """Apply ``settings`` (``set_config(..., is_local => true)``) and put the previous values back after."""
+    settings = SESSION_SETTINGS if settings is None else settings
+    before = {name: conn.exec_driver_sql("SELECT current_setting(%(n)s)", {"n": name}).scalar_one()
+              for name in settings}
+    for name, value in settings.items():
+        conn.exec_driver_sql("SELECT set_config(%(n)s, %(v)s, true)", {"n": name, "v": value})
+    try:
+        yield
+    finally:
+        from psycopg.pq import TransactionStatus
+
+        if conn.connection.driver_connection.info.transaction_status == TransactionStatus.INTRANS:
+            for name, value in before.items():
+                conn.exec_driver_sql("SELECT set_config(%(n)s, %(v)s, true)", {"n": name, "v": value})
+
+
+def _copy_text(columns: list[Any]) -> bytes:
+    """Rows in ``COPY`` text format from column arrays."""
+    texts = [_copy_column(np.asarray(col, dtype=object)) for col in columns]
+    return ("\n".join(map("\t".join, zip(*texts))) + "\n").encode("utf-8")
 
 
 @dataclass
@@ -133,59 +243,71 @@ class Staging:
 
     conn: Connection
     stages: dict[FacilityKind, KindStage] = field(default_factory=dict)
+    _locator: UnitLocator | None = None
+    _stream: _CopyStream | None = None
+    _sequence: str | None = None
 
     def stage(self, kind: FacilityKind) -> KindStage:
         if kind not in self.stages:
-            st = _stage_table(kind)
+            if self._sequence is None:
+                self._sequence = str(self.conn.exec_driver_sql(
+                    "SELECT pg_get_serial_sequence('facility', 'id')").scalar_one())
+            st = _stage_table(kind, self._sequence)
             self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {st.name}")
             st.table.create(self.conn)
             self.stages[kind] = st
         return self.stages[kind]
 
+    @property
+    def locator(self) -> UnitLocator:
+        if self._locator is None:
+            self._locator = UnitLocator.load(self.conn)
+        return self._locator
+
     def copy(self, rows: KindRows) -> None:
-        """``COPY`` the valid rows of one chunk into the kind's staging table."""
-        st = self.stage(rows.kind)
+        """Stream the valid rows of one chunk into the kind's staging table (districts located here)."""
+        if rows.kind not in self.stages:
+            self.end_copy()  # DDL cannot run while a COPY is open
+            self.stage(rows.kind)
+        st = self.stages[rows.kind]
+        locator = self.locator
         points = shapely.points(rows.lon, rows.lat)
         geoms = shapely.to_wkb(shapely.set_srid(points, SRID), hex=True, include_srid=True)
         c = rows.common
         columns = [rows.row_numbers.tolist(), c["source"], c["external_id"], c["name"], c["address"],
                    c["declared_district"], c["declared_code"], c["status"], geoms]
         columns += [rows.fields.get(name, np.full(len(rows), None, dtype=object)) for name in st.field_names]
-        names = ", ".join(COMMON_STAGE_COLUMNS + st.field_names)
-        texts = [_copy_column(np.asarray(col, dtype=object)) for col in columns]
-        body = "\n".join(map("\t".join, zip(*texts))) + "\n"
-        raw = self.conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY {st.name} ({names}) FROM STDIN") as copy:
-            copy.write(body.encode("utf-8"))
+        columns += [locator.districts(rows.lon, rows.lat),
+                    locator.zones_declared(rows.lon, rows.lat, np.asarray(c["declared_code"], dtype=object))]
+        if self._stream is None:
+            self._stream = _CopyStream(self.conn)
+        self._stream.write(st.name, st.copy_columns, _copy_text(columns))
         st.rows += len(rows)
+        if len(rows):
+            top = float(np.nanmax(np.abs(rows.lat)))
+            st.max_abs_lat = top if st.max_abs_lat is None else max(st.max_abs_lat, top)
+
+    def end_copy(self, error: BaseException | None = None) -> None:
+        """Finish (or, with ``error``, abort) the open ``COPY``; call before any other statement."""
+        if self._stream is not None:
+            self._stream.close(error)
 
     # ----------------------------------------------------------------- set-based checks
     def prepare(self) -> None:
-        """Build the district pieces and, per kind, the ``imp_ready_<kind>`` table (districts, existing ids)."""
+        """Match existing records by ``(source, external_id)``; build the unit pieces the messages use."""
         conn = self.conn
+        self.end_copy()
         conn.exec_driver_sql("DROP TABLE IF EXISTS imp_piece")
         conn.exec_driver_sql(f"CREATE TEMP TABLE imp_piece AS {_sql(spatial.select_unit_pieces())}")
         conn.exec_driver_sql("CREATE INDEX ON imp_piece USING gist (geom)")
         conn.exec_driver_sql("ANALYZE imp_piece")
-        inside = _sql(spatial.intersects(_col("p.geom"), _col("s.geom")))
         for st in self.stages.values():
-            conn.exec_driver_sql(f"ANALYZE {st.name}")
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {st.ready}")
             conn.exec_driver_sql(f"""
-                CREATE TEMP TABLE {st.ready} AS
-                SELECT s.*,
-                       (SELECT p.code FROM imp_piece p WHERE p.level = 'county' AND {inside}
-                         ORDER BY p.code LIMIT 1) AS district_code,
-                       CASE WHEN s.declared_code IN (SELECT code FROM imp_piece WHERE level = 'zone') THEN
-                         (SELECT p.code FROM imp_piece p WHERE p.level = 'zone' AND p.code = s.declared_code
-                           AND {inside} LIMIT 1) END AS zone_code,
-                       f.id AS existing_id, f.kind AS existing_kind, f.batch_id AS previous_batch_id,
-                       CASE WHEN f.id IS NULL THEN nextval(pg_get_serial_sequence('facility', 'id')) END
-                         AS new_id
-                FROM {st.name} s
-                LEFT JOIN facility f ON f.source = s.source AND f.external_id = s.external_id
+                UPDATE {st.name} s SET existing_id = f.id, existing_kind = f.kind, previous_batch_id = f.batch_id,
+                                       new_id = NULL
+                FROM facility f WHERE f.source = s.source AND f.external_id = s.external_id
             """)
-            conn.exec_driver_sql(f"ANALYZE {st.ready}")
+            conn.exec_driver_sql(f"ANALYZE {st.name}")
 
     def kind_conflicts(self) -> list[tuple[int, str, str]]:
         """Rows whose ``(source, external_id)`` belongs to a facility of another kind; removed from staging."""
@@ -352,35 +474,83 @@ class Staging:
         return c, u
 
     def flag(self, batch_id: int) -> int:
-        """Flag near-duplicates and points outside Zhengzhou of this batch in ``review_flag``; return the count."""
-        conn = self.conn
-        near = _sql(spatial.within_metres(_col("f.geom"), _col("r.geom"), NEAR_DUPLICATE_METRES))
-        dist = _sql(spatial.distance_between_m(_col("f.geom"), _col("r.geom")))
+        """Flag near-duplicates and points outside Zhengzhou of this batch in ``review_flag``; return the count.
+
+        A near-duplicate is a pair of records of the same kind within
+        :data:`NEAR_DUPLICATE_METRES` (geodesic) whose normalised names are
+        equal, similar (pg_trgm ≥ :data:`NAME_SIMILARITY`) or one contains the
+        other; at least one of the two is in this batch.  The pair is flagged
+        on this batch's record (on the smaller id when both are).  See
+        :meth:`_flag_near_duplicates` for how the pairs are found.
+        """
         n = 0
-        conn.exec_driver_sql("ANALYZE facility")  # the planner must know the table grew (index, not a scan)
         for st in self.stages.values():
-            params = {"batch": batch_id, "kind": st.kind.value, "sim": NAME_SIMILARITY}
-            n += conn.exec_driver_sql(f"""
-                INSERT INTO review_flag (batch_id, facility_id, other_facility_id, kind, reason, similarity,
-                                         distance_m, detail)
-                SELECT %(batch)s, r.fid, f.id, %(kind)s, 'near_duplicate', f.sim, f.dist, r.name || ' ≈ ' || f.name
-                FROM (SELECT coalesce(existing_id, new_id) AS fid, name, geom, {_norm_name('name')} AS nname
-                      FROM {st.ready}) r
-                CROSS JOIN LATERAL (
-                    SELECT f.id, f.name, similarity(r.nname, {_norm_name('f.name')}) AS sim, {dist} AS dist,
-                           {_norm_name('f.name')} AS fname
-                    FROM facility f
-                    WHERE {near} AND f.kind = %(kind)s AND f.id <> r.fid
-                      AND NOT (f.batch_id IS NOT DISTINCT FROM %(batch)s AND f.id < r.fid)
-                ) f
-                WHERE r.nname = f.fname OR f.sim >= %(sim)s OR (length(r.nname) >= 2 AND strpos(f.fname, r.nname) > 0)
-            """, params).rowcount
-            n += conn.exec_driver_sql(f"""
+            params = {"batch": batch_id, "kind": st.kind.value}
+            n += self._flag_near_duplicates(st, batch_id)
+            n += self.conn.exec_driver_sql(f"""
                 INSERT INTO review_flag (batch_id, facility_id, kind, reason, detail)
                 SELECT %(batch)s, coalesce(existing_id, new_id), %(kind)s, 'outside_city',
                        'row ' || row_no || ': point outside every district of Zhengzhou'
                 FROM {st.ready} WHERE district_code IS NULL
             """, params).rowcount
+        return n
+
+    def _flag_near_duplicates(self, st: KindStage, batch_id: int) -> int:
+        """One set-based pass: a grid hash join, a cheap box test, then the exact geodesic test and the names.
+
+        The batch's rows and the other records of the kind around them (``imp_near``)
+        get a grid cell a little larger than 30 m in each direction (sized for
+        the highest latitude in the batch); any pair within 30 m lies in the
+        same or an adjacent cell, so each point is compared only with the
+        points of five cells (each pair once) instead of probing an index row by row.
+        """
+        conn = self.conn
+        max_lat = st.max_abs_lat if st.max_abs_lat is not None else 89.0
+        dy, dx = _near_cell(max_lat)
+        params = {"batch": batch_id, "kind": st.kind.value, "sim": NAME_SIMILARITY, "dx": dx, "dy": dy}
+        x, y = (_sql(e) for e in spatial.lonlat_of(_col("geom")))
+        fx, fy = (_sql(e) for e in spatial.lonlat_of(_col("f.geom")))
+        around = _sql(spatial.overlaps_box(_col("f.geom"), _col("e.box")))
+        box = _sql(spatial.extent_expanded(_col("geom"), dx, dy))
+        conn.exec_driver_sql("DROP TABLE IF EXISTS imp_near")
+        conn.exec_driver_sql(f"""
+            CREATE TEMP TABLE imp_near AS
+            SELECT p.*, floor(p.x / %(dx)s)::int AS cx, floor(p.y / %(dy)s)::int AS cy,
+                   {_norm_name('p.name')} AS nname
+            FROM (SELECT coalesce(existing_id, new_id) AS fid, true AS in_batch, {x} AS x, {y} AS y, geom, name
+                  FROM {st.ready}
+                  UNION ALL
+                  SELECT f.id, false, {fx}, {fy}, f.geom, f.name
+                  FROM facility f, (SELECT {box} AS box FROM {st.ready}) e
+                  WHERE f.kind = %(kind)s AND f.batch_id IS DISTINCT FROM %(batch)s AND {around}) p
+        """, params)
+        conn.exec_driver_sql("ANALYZE imp_near")
+        near = _sql(spatial.within_metres(_col("a.geom"), _col("b.geom"), NEAR_DUPLICATE_METRES))
+        dist = _sql(spatial.distance_between_m(_col("a.geom"), _col("b.geom")))
+
+        def pick(column: str, mine: bool) -> str:
+            first, second = ("a", "b") if mine else ("b", "a")
+            return f"CASE WHEN o.a_is_r THEN {first}.{column} ELSE {second}.{column} END"
+
+        n = conn.exec_driver_sql(f"""
+            INSERT INTO review_flag (batch_id, facility_id, other_facility_id, kind, reason, similarity,
+                                     distance_m, detail)
+            SELECT %(batch)s, p.rid, p.oid, %(kind)s, 'near_duplicate', p.sim, p.dist, p.rname || ' ≈ ' || p.oname
+            FROM (SELECT {pick('fid', True)} AS rid, {pick('fid', False)} AS oid,
+                         {pick('name', True)} AS rname, {pick('name', False)} AS oname,
+                         {pick('nname', True)} AS rn, {pick('nname', False)} AS fn,
+                         similarity(a.nname, b.nname) AS sim, {dist} AS dist
+                  FROM imp_near a
+                  CROSS JOIN (VALUES (0, 0), (1, -1), (1, 0), (1, 1), (0, 1)) d(dx, dy)
+                  JOIN imp_near b ON b.cx = a.cx + d.dx AND b.cy = a.cy + d.dy
+                  CROSS JOIN LATERAL (SELECT a.in_batch AND (NOT b.in_batch OR a.fid < b.fid) AS a_is_r) o
+                  WHERE (a.in_batch OR b.in_batch) AND a.fid <> b.fid
+                    AND NOT (d.dx = 0 AND d.dy = 0 AND a.fid > b.fid)
+                    AND abs(a.x - b.x) <= %(dx)s AND abs(a.y - b.y) <= %(dy)s
+                    AND {near}) p
+            WHERE p.rn = p.fn OR p.sim >= %(sim)s OR (length(p.rn) >= 2 AND strpos(p.fn, p.rn) > 0)
+        """, params).rowcount
+        conn.exec_driver_sql("DROP TABLE imp_near")
         return n
 
     def close(self) -> None:
