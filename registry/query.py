@@ -1100,15 +1100,16 @@ def _json_object_of(columns: Sequence[ColumnElement], where: ColumnElement | Non
 
 def _attributes_object(kind: str) -> ColumnElement:
     """JSON object of a kind's attributes, in canonical forms (times ``HH:MM``; point lists as GeoJSON,
-    turned into ``lon,lat;lon,lat`` text by :func:`_canonical_points`)."""
+    turned into ``lon,lat;lon,lat`` text by :func:`_canonical_points`, as
+    :func:`registry.kinds.values.format_canonical` writes them)."""
     table = KIND_TABLES[kind]
     columns: list[ColumnElement] = []
     for fs in KIND_SPECS[FacilityKind(kind)].fields:
         col: ColumnElement = table.c[fs.name]
         if fs.type is FieldType.TIME:
             col = func.to_char(col, "HH24:MI")
-        elif fs.type is FieldType.POINTS:
-            col = cast(spatial.as_geojson(col, decimals=6), JSON)
+        elif fs.type is FieldType.POINTS:  # full precision: Python rounds like format_canonical
+            col = cast(spatial.as_geojson(col, decimals=15), JSON)
         columns.append(col.label(fs.name))
     # a correlated primary-key lookup in the facility's own kind table per row of the page: the plan
     # does not grow with the number of kinds
@@ -1126,7 +1127,7 @@ def _attributes_sql(kinds: tuple[str, ...]) -> str:
 @functools.lru_cache(maxsize=1)
 def _properties_sql() -> str:
     """SQL text of the JSON object of a page row's common properties and its district's name."""
-    columns = [literal_column(_sql(F.c[c])).label(c) for c in _COMMON_COLUMNS]
+    columns: list[ColumnElement] = [literal_column(_sql(F.c[c])).label(c) for c in _COMMON_COLUMNS]
     columns.append(literal_column(_sql(D.c.name)).label("district"))
     return _sql(_json_object_of(columns))
 
@@ -1278,11 +1279,12 @@ def run(session: Session, q: Query) -> QueryResult:
 def run_features(session: Session, q: Query) -> FeaturePage:
     """Execute ``q`` and return one page as GeoJSON Feature texts (WGS-84, the JSON API's output).
 
-    The same rows, properties and values as ``[feature(row) for row in run(session, q).rows]``
-    serialised as compact JSON, but the properties are written as JSON by PostgreSQL and only the
-    coordinates and distances are rounded here, and queries of the common shapes (radius, nearest,
-    bbox with kind, status, compliance and district filters) skip statement building altogether: their
-    SQL is compiled once per shape (:func:`_fast_sql`).
+    The features are those of ``[feature(row) for row in run(session, q).rows]`` (same rows, order,
+    properties and values), serialised as compact JSON.  PostgreSQL writes the properties as JSON text
+    (``row_to_json``), which goes into the response without being parsed; only coordinates and
+    distances are rounded here.  Queries of the common shapes (radius, nearest or bbox, with kind,
+    status, compliance and district filters) skip building and compiling the statement: their SQL
+    text is made once per shape (:func:`_fast_sql`).
     """
     if q.out_srid != SRID:
         raise ValueError("run_features writes WGS-84 features; use run() and feature() for other CRSs")
@@ -1295,6 +1297,7 @@ def run_features(session: Session, q: Query) -> FeaturePage:
     else:
         stmt, count = _statements(q, res, "features")
         records = conn.execute(stmt).all()
+    # columns: id, lon, lat, _matched, properties, attributes[, distance_m]
     if records:
         matched = int(records[0][3])
     else:
@@ -1324,10 +1327,16 @@ def _json_text(value: Any) -> str:
 
 
 # --------------------------------------------------------------------------- statements compiled per shape
+# Building a page statement and letting SQLAlchemy find it in its compiled cache costs about as much as
+# PostgreSQL answering a nearest query.  For the common shapes the SQL text is made once: every value
+# that varies is a named bind parameter (_conditions, _statements), so one compiled text serves every
+# query of a shape with the values of _variable_values.  _compile_shape proves that for each shape
+# before it is cached, by compiling a probe of the same shape with every variable value changed.
 _VARIABLES = ("lon", "lat", "radius", "radius_prefilter", "max_distance", "minx", "miny", "maxx", "maxy",
               "kinds", "statuses", "compliance", "district_codes", "limit", "offset")
 _FAST_MAX = 512
-_fast_cache: dict[tuple[Any, ...], tuple[str, dict[str, Any]] | None] = {}
+_UNSEEN: Any = object()
+_fast_cache: dict[tuple[Any, ...], tuple[str, dict[str, Any]] | None] = {}  # shape -> (SQL, constants) or None
 
 
 def _shape_key(q: Query) -> tuple[Any, ...] | None:
@@ -1349,9 +1358,8 @@ def _variable_values(q: Query, res: _Resolved) -> dict[str, Any]:
         values["radius"] = float(q.near.radius_m)
         if q.near.method == "projected":
             values["radius_prefilter"] = float(q.near.radius_m + 0.01)
-    if q.nearest:
-        if q.nearest.max_distance_m is not None:
-            values["max_distance"] = float(q.nearest.max_distance_m)
+    if q.nearest and q.nearest.max_distance_m is not None:
+        values["max_distance"] = float(q.nearest.max_distance_m)
     if q.bbox:
         values["minx"], values["miny"], values["maxx"], values["maxy"] = (float(v) for v in q.bbox)
     if len(q.kinds) > 1:
@@ -1408,11 +1416,12 @@ def _fast_sql(q: Query, res: _Resolved) -> tuple[str, dict[str, Any]] | None:
     key = _shape_key(q)
     if key is None:
         return None
-    if key not in _fast_cache:
-        if len(_fast_cache) >= _FAST_MAX:
+    entry = _fast_cache.get(key, _UNSEEN)
+    if entry is _UNSEEN:
+        entry = _compile_shape(q, res)
+        if len(_fast_cache) >= _FAST_MAX:  # shapes are few; this only bounds odd traffic
             _fast_cache.clear()
-        _fast_cache[key] = _compile_shape(q, res)
-    entry = _fast_cache[key]
+        _fast_cache[key] = entry
     if entry is None:
         return None
     sql, constants = entry
@@ -1585,13 +1594,13 @@ __all__ = [
     "DISTRICT_FIELDS",
     "FIELDS",
     "DistrictQuery",
+    "FeaturePage",
     "Field",
     "InputPoint",
     "Near",
     "Nearest",
     "Query",
     "QueryError",
-    "FeaturePage",
     "QueryResult",
     "build_statement",
     "check_filter",

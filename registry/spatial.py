@@ -114,7 +114,7 @@ class QueryPoint:
     of once per candidate row, and PostGIS's per-call caches see the same value every time.
     """
 
-    __slots__ = ("geometry", "geography", "projected")
+    __slots__ = ("geography", "geometry", "projected")
 
     def __init__(self, lon: ColumnElement | float, lat: ColumnElement | float) -> None:
         pt = func.ST_SetSRID(func.ST_MakePoint(lon, lat), SRID)
@@ -198,7 +198,8 @@ def select_nearest(
     walking the KNN index.  Returns a statement with columns ``key`` (as
     ``id``) and ``distance_m``.
     """
-    from sqlalchemy import Integer, literal_column  # local: this section only adds lines to the file
+    # local import: this section only adds lines to the file
+    from sqlalchemy import Integer, literal_column
 
     limit = literal_column(str(int(k)), Integer)
     dist = metres_to(geom, pt)
