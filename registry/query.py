@@ -1189,6 +1189,7 @@ def _statements(q: Query, res: _Resolved, shape: str = "rows") -> tuple[Select, 
 
     distance: ColumnElement | None = None
     inner_from: FromClause
+    key: ColumnElement = F.c.id
     if q.nearest and pt is not None:
         n = q.nearest
         max_distance = None if n.max_distance_m is None else _float("max_distance", n.max_distance_m)
@@ -1198,8 +1199,10 @@ def _statements(q: Query, res: _Resolved, shape: str = "rows") -> tuple[Select, 
         sort_keys = [(name, desc) for name, desc in q.sort if name != "distance"]
         order_cols = [(distance if name == "distance" else ctx.column(name), desc)
                       for name, desc in (q.sort or (("distance", False),))]
-        inner_from = _source(ctx).join(nearest, nearest.c.id == F.c.id) if sort_keys else \
-            F.join(nearest, nearest.c.id == F.c.id)
+        if sort_keys:
+            inner_from = _source(ctx).join(nearest, nearest.c.id == F.c.id)
+        else:  # the k rows come with their ids and distances: no table needed to order them
+            inner_from, key = nearest, nearest.c.id
         inner_where: list[ColumnElement] = []
         count = select(func.count()).select_from(nearest)
     else:
@@ -1212,8 +1215,8 @@ def _statements(q: Query, res: _Resolved, shape: str = "rows") -> tuple[Select, 
         inner_where = where
         count = select(func.count()).select_from(_source(ctx)).where(*where)
 
-    order = [c.desc().nulls_last() if desc else c.asc().nulls_last() for c, desc in order_cols] + [F.c.id]
-    inner_cols: list[Any] = [F.c.id.label("id"), func.count().over().label("_matched")]
+    order = [c.desc().nulls_last() if desc else c.asc().nulls_last() for c, desc in order_cols] + [key]
+    inner_cols: list[Any] = [key.label("id"), func.count().over().label("_matched")]
     if distance is not None:
         inner_cols.append(distance.label("distance_m"))
     # sort keys for the outer statement; the distance is not computed a second time for them
