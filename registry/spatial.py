@@ -373,11 +373,6 @@ def ewkb_hex(geom: ColumnElement) -> ColumnElement:
     return func.encode(func.ST_AsEWKB(geom), "hex")
 
 
-def spatial_sort_key(geom: ColumnElement) -> ColumnElement:
-    """A key that orders points along a space-filling curve (locality for bulk GiST inserts)."""
-    return func.ST_GeoHash(geom, 12)
-
-
 def lonlat_of(geom: ColumnElement) -> tuple[ColumnElement, ColumnElement]:
     """Longitude and latitude (``ST_X``, ``ST_Y``) of a point column."""
     return func.ST_X(geom), func.ST_Y(geom)

@@ -20,6 +20,7 @@ rolls it back, leaving nothing behind.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -27,9 +28,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import shapely
 from geoalchemy2 import Geometry
-from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, Text, literal_column, select, text
+from sqlalchemy import Column, Computed, Connection, Integer, MetaData, String, Table, Text, literal_column, select, text
 
 from registry import spatial
 from registry.importer.locate import UnitLocator
@@ -93,11 +93,45 @@ def _copy_value(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+
+
 def _copy_column(values: np.ndarray) -> np.ndarray:
-    """A column in ``COPY`` text format, converting each distinct value once."""
+    """A column in ``COPY`` text format.
+
+    Integers are formatted by numpy; a text column needs no escaping at all
+    unless one of its values holds a backslash, tab or line break (one scan
+    of the joined column tells); anything else converts each distinct value once.
+    """
+    if values.dtype.kind in "iu":
+        return values.astype(str).astype(object)
+    values = np.asarray(values, dtype=object)
+    if len(values) and pd.api.types.infer_dtype(values, skipna=True) == "string":
+        missing = pd.isna(values)
+        present = values[~missing] if missing.any() else values
+        if not _COPY_SPECIAL.search("".join(present)):
+            if present is values:
+                return values
+            out = values.copy()
+            out[missing] = "\\N"
+            return out
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     texts = np.array([_copy_value(u) for u in uniques] + ["\\N"], dtype=object)
     return texts[codes]
+
+
+_EWKB_POINT = np.dtype([("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")])
+"""Little-endian EWKB of a 2D point with SRID (25 bytes, packed)."""
+
+
+def _ewkb_points_hex(lon: np.ndarray, lat: np.ndarray, srid: int = SRID) -> np.ndarray:
+    """Hex EWKB of POINT(lon lat) with ``srid``, built by numpy (exact doubles, no geometry objects)."""
+    buf = np.empty(len(lon), dtype=_EWKB_POINT)
+    buf["order"], buf["type"], buf["srid"] = 1, 0x20000001, srid
+    buf["x"], buf["y"] = lon, lat
+    text = buf.tobytes().hex()
+    width = 2 * _EWKB_POINT.itemsize
+    return np.array([text[i:i + width] for i in range(0, len(text), width)], dtype=object)
 
 
 @dataclass
@@ -155,7 +189,8 @@ def _stage_table(kind: FacilityKind, id_sequence: str) -> KindStage:
             geoms.append(name)
         cols.append(Column(name, typ))
     quoted = id_sequence.replace("'", "''")
-    cols += [Column("district_code", String(6)), Column("zone_code", String(6)),
+    cols += [Column("nname", Text, Computed(_norm_name("name"), persisted=True)),
+             Column("district_code", String(6)), Column("zone_code", String(6)),
              Column("new_id", Integer, server_default=text(f"nextval('{quoted}'::regclass)")),
              Column("existing_id", Integer), Column("existing_kind", String(32)), Column("previous_batch_id", Integer)]
     table = Table(f"imp_stage_{kind.value}", MetaData(), *cols, prefixes=["TEMPORARY"])
@@ -215,8 +250,17 @@ one-off statements, and the near-duplicate grid join hashes a million rows in me
 
 @contextmanager
 def session_settings(conn: Connection, settings: dict[str, str] | None = None) -> Iterator[None]:
-    """Apply ``settings`` (``set_config(..., is_local => true)``) and put the previous values back after."""
-    settings = SESSION_SETTINGS if settings is None else settings
+    """Apply ``settings`` for the rest of the transaction and put the previous values back after.
+
+    Uses ``set_config(..., is_local => true)``: nothing leaks past the
+    transaction even if the restore cannot run (an error aborted it).
+    """
+    with _local_settings(conn, SESSION_SETTINGS if settings is None else settings):
+        yield
+
+
+@contextmanager
+def _local_settings(conn: Connection, settings: dict[str, str]) -> Iterator[None]:
     before = {name: conn.exec_driver_sql("SELECT current_setting(%(n)s)", {"n": name}).scalar_one()
               for name in settings}
     for name, value in settings.items():
@@ -233,7 +277,7 @@ def session_settings(conn: Connection, settings: dict[str, str] | None = None) -
 
 def _copy_text(columns: list[Any]) -> bytes:
     """Rows in ``COPY`` text format from column arrays."""
-    texts = [_copy_column(np.asarray(col, dtype=object)) for col in columns]
+    texts = [_copy_column(col if isinstance(col, np.ndarray) else np.asarray(col, dtype=object)) for col in columns]
     return ("\n".join(map("\t".join, zip(*texts))) + "\n").encode("utf-8")
 
 
@@ -246,6 +290,7 @@ class Staging:
     _locator: UnitLocator | None = None
     _stream: _CopyStream | None = None
     _sequence: str | None = None
+    _pid: int | None = None
 
     def stage(self, kind: FacilityKind) -> KindStage:
         if kind not in self.stages:
@@ -271,10 +316,9 @@ class Staging:
             self.stage(rows.kind)
         st = self.stages[rows.kind]
         locator = self.locator
-        points = shapely.points(rows.lon, rows.lat)
-        geoms = shapely.to_wkb(shapely.set_srid(points, SRID), hex=True, include_srid=True)
+        geoms = _ewkb_points_hex(rows.lon, rows.lat)
         c = rows.common
-        columns = [rows.row_numbers.tolist(), c["source"], c["external_id"], c["name"], c["address"],
+        columns = [np.asarray(rows.row_numbers, dtype=np.int64), c["source"], c["external_id"], c["name"], c["address"],
                    c["declared_district"], c["declared_code"], c["status"], geoms]
         columns += [rows.fields.get(name, np.full(len(rows), None, dtype=object)) for name in st.field_names]
         columns += [locator.districts(rows.lon, rows.lat),
@@ -307,7 +351,7 @@ class Staging:
                                        new_id = NULL
                 FROM facility f WHERE f.source = s.source AND f.external_id = s.external_id
             """)
-            conn.exec_driver_sql(f"ANALYZE {st.name}")
+            conn.exec_driver_sql(f"ANALYZE {st.name} (existing_id)")  # row count and the join key
 
     def kind_conflicts(self) -> list[tuple[int, str, str]]:
         """Rows whose ``(source, external_id)`` belongs to a facility of another kind; removed from staging."""
@@ -457,14 +501,14 @@ class Staging:
         """, params).rowcount
         if st.field_names:
             conn.exec_driver_sql(f"UPDATE {detail} k SET {kind_set} FROM {st.ready} r WHERE k.id = r.existing_id")
-        # 3. new records, in space-filling-curve order (locality for the GiST indexes)
-        order = _sql(spatial.spatial_sort_key(_col("r.geom")))
+        # 3. new records, as staged (file order, ids ascending: the primary key only appends; sorting a million
+        #    rows first, e.g. along a space-filling curve, cost more than it saved on the GiST indexes)
         c = conn.exec_driver_sql(f"""
             INSERT INTO facility (id, kind, {', '.join(FACILITY_COPY_COLUMNS)}, geom, district_code, batch_id,
                                   is_synthetic, created_at, updated_at)
             SELECT r.new_id, %(kind)s, {', '.join('r.' + x for x in FACILITY_COPY_COLUMNS)}, r.geom, r.district_code,
                    %(batch)s, false, now(), now()
-            FROM {st.ready} r WHERE r.existing_id IS NULL ORDER BY {order}
+            FROM {st.ready} r WHERE r.existing_id IS NULL
         """, params).rowcount
         extra = (", " + kind_cols) if kind_cols else ""
         extra_r = (", " + ", ".join("r." + x for x in st.field_names)) if kind_cols else ""
@@ -498,60 +542,77 @@ class Staging:
     def _flag_near_duplicates(self, st: KindStage, batch_id: int) -> int:
         """One set-based pass: a grid hash join, a cheap box test, then the exact geodesic test and the names.
 
-        The batch's rows and the other records of the kind around them (``imp_near``)
-        get a grid cell a little larger than 30 m in each direction (sized for
-        the highest latitude in the batch); any pair within 30 m lies in the
-        same or an adjacent cell, so each point is compared only with the
-        points of five cells (each pair once) instead of probing an index row by row.
+        The batch's rows and the other records of the kind around them
+        (``imp_near``) get a grid cell a little larger than 30 m each way
+        (sized for the highest latitude in the batch); any pair within 30 m
+        lies in the same or an adjacent cell, so each point meets only the
+        points of five cells (each pair once) instead of probing an index row
+        by row.  ``imp_near`` and the pair table are unlogged tables of this
+        transaction (dropped before it ends), so PostgreSQL may run the join
+        with parallel workers; names are normalised once, while ``COPY`` runs
+        (``nname`` of the staging table).  Distances are measured for the
+        flagged pairs only.
         """
         conn = self.conn
         max_lat = st.max_abs_lat if st.max_abs_lat is not None else 89.0
         dy, dx = _near_cell(max_lat)
+        near_t, pair_t = self._scratch("near"), self._scratch("pair")
         params = {"batch": batch_id, "kind": st.kind.value, "sim": NAME_SIMILARITY, "dx": dx, "dy": dy}
         x, y = (_sql(e) for e in spatial.lonlat_of(_col("geom")))
         fx, fy = (_sql(e) for e in spatial.lonlat_of(_col("f.geom")))
         around = _sql(spatial.overlaps_box(_col("f.geom"), _col("e.box")))
         box = _sql(spatial.extent_expanded(_col("geom"), dx, dy))
-        conn.exec_driver_sql("DROP TABLE IF EXISTS imp_near")
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {near_t}, {pair_t}")
         conn.exec_driver_sql(f"""
-            CREATE TEMP TABLE imp_near AS
-            SELECT p.*, floor(p.x / %(dx)s)::int AS cx, floor(p.y / %(dy)s)::int AS cy,
-                   {_norm_name('p.name')} AS nname
-            FROM (SELECT coalesce(existing_id, new_id) AS fid, true AS in_batch, {x} AS x, {y} AS y, geom, name
+            CREATE UNLOGGED TABLE {near_t} AS
+            SELECT p.*, floor(p.x / %(dx)s)::int AS cx, floor(p.y / %(dy)s)::int AS cy
+            FROM (SELECT coalesce(existing_id, new_id) AS fid, true AS in_batch, {x} AS x, {y} AS y, geom, nname
                   FROM {st.ready}
                   UNION ALL
-                  SELECT f.id, false, {fx}, {fy}, f.geom, f.name
+                  SELECT f.id, false, {fx}, {fy}, f.geom, {_norm_name('f.name')}
                   FROM facility f, (SELECT {box} AS box FROM {st.ready}) e
                   WHERE f.kind = %(kind)s AND f.batch_id IS DISTINCT FROM %(batch)s AND {around}) p
         """, params)
-        conn.exec_driver_sql("ANALYZE imp_near")
+        conn.exec_driver_sql(f"ANALYZE {near_t}")
         near = _sql(spatial.within_metres(_col("a.geom"), _col("b.geom"), NEAR_DUPLICATE_METRES))
-        dist = _sql(spatial.distance_between_m(_col("a.geom"), _col("b.geom")))
 
         def pick(column: str, mine: bool) -> str:
             first, second = ("a", "b") if mine else ("b", "a")
             return f"CASE WHEN o.a_is_r THEN {first}.{column} ELSE {second}.{column} END"
 
+        with _local_settings(conn, {"enable_mergejoin": "off"}):  # a hash join: no sort of 5 million rows
+            conn.exec_driver_sql(f"""
+                CREATE UNLOGGED TABLE {pair_t} AS
+                SELECT p.rid, p.oid, p.rn, p.fn
+                FROM (SELECT {pick('fid', True)} AS rid, {pick('fid', False)} AS oid,
+                             {pick('nname', True)} AS rn, {pick('nname', False)} AS fn
+                      FROM {near_t} a
+                      CROSS JOIN (VALUES (0, 0), (1, -1), (1, 0), (1, 1), (0, 1)) d(dx, dy)
+                      JOIN {near_t} b ON b.cx = a.cx + d.dx AND b.cy = a.cy + d.dy
+                      CROSS JOIN LATERAL (SELECT a.in_batch AND (NOT b.in_batch OR a.fid < b.fid) AS a_is_r) o
+                      WHERE (a.in_batch OR b.in_batch) AND a.fid <> b.fid
+                        AND NOT (d.dx = 0 AND d.dy = 0 AND a.fid > b.fid)
+                        AND abs(a.x - b.x) <= %(dx)s AND abs(a.y - b.y) <= %(dy)s
+                        AND {near}) p
+                WHERE p.rn = p.fn OR (length(p.rn) >= 2 AND strpos(p.fn, p.rn) > 0)
+                   OR similarity(p.rn, p.fn) >= %(sim)s
+            """, params)
+        dist = _sql(spatial.distance_between_m(_col("o.geom"), _col("r.geom")))
         n = conn.exec_driver_sql(f"""
             INSERT INTO review_flag (batch_id, facility_id, other_facility_id, kind, reason, similarity,
                                      distance_m, detail)
-            SELECT %(batch)s, p.rid, p.oid, %(kind)s, 'near_duplicate', p.sim, p.dist, p.rname || ' ≈ ' || p.oname
-            FROM (SELECT {pick('fid', True)} AS rid, {pick('fid', False)} AS oid,
-                         {pick('name', True)} AS rname, {pick('name', False)} AS oname,
-                         {pick('nname', True)} AS rn, {pick('nname', False)} AS fn,
-                         similarity(a.nname, b.nname) AS sim, {dist} AS dist
-                  FROM imp_near a
-                  CROSS JOIN (VALUES (0, 0), (1, -1), (1, 0), (1, 1), (0, 1)) d(dx, dy)
-                  JOIN imp_near b ON b.cx = a.cx + d.dx AND b.cy = a.cy + d.dy
-                  CROSS JOIN LATERAL (SELECT a.in_batch AND (NOT b.in_batch OR a.fid < b.fid) AS a_is_r) o
-                  WHERE (a.in_batch OR b.in_batch) AND a.fid <> b.fid
-                    AND NOT (d.dx = 0 AND d.dy = 0 AND a.fid > b.fid)
-                    AND abs(a.x - b.x) <= %(dx)s AND abs(a.y - b.y) <= %(dy)s
-                    AND {near}) p
-            WHERE p.rn = p.fn OR p.sim >= %(sim)s OR (length(p.rn) >= 2 AND strpos(p.fn, p.rn) > 0)
+            SELECT %(batch)s, p.rid, p.oid, %(kind)s, 'near_duplicate', similarity(p.rn, p.fn), {dist},
+                   r.name || ' ≈ ' || o.name
+            FROM {pair_t} p JOIN facility r ON r.id = p.rid JOIN facility o ON o.id = p.oid
         """, params).rowcount
-        conn.exec_driver_sql("DROP TABLE imp_near")
+        conn.exec_driver_sql(f"DROP TABLE {near_t}, {pair_t}")
         return n
+
+    def _scratch(self, what: str) -> str:
+        """Name of an unlogged scratch table of this backend (created and dropped inside the import)."""
+        if self._pid is None:
+            self._pid = int(self.conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+        return f"imp_{what}_{self._pid}"
 
     def close(self) -> None:
         """Drop the temporary tables (they vanish anyway with a rolled-back savepoint)."""
@@ -559,6 +620,8 @@ class Staging:
             self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {st.ready}")
             self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {st.name}")
         self.conn.exec_driver_sql("DROP TABLE IF EXISTS imp_piece")
+        if self._pid is not None:
+            self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {self._scratch('near')}, {self._scratch('pair')}")
 
 
 # --------------------------------------------------------------------------- rollback
