@@ -351,7 +351,7 @@ def get_dashboard(bind: Bind, as_of: dt.date | None = None, worst: int = 3) -> d
         areas = [dict(m) for m in conn.execute(
             select(t.c.subject_type, t.c.district_code, t.c.rule_id, t.c.seq, t.c.verdict, t.c.message_zh,
                    t.c.message_en, t.c.progress)
-            .where(t.c.subject_type.in_(("district", "city")))
+            .where(t.c.facility_id.is_(None))  # district and city findings (served by the facility_id index)
             .order_by(t.c.district_code, t.c.rule_id, t.c.seq)
         ).mappings()]
         meta = src.meta()

@@ -283,6 +283,12 @@ def recheck(
     info, gone = affected_by(conn, ids)
     if len(info) > FULL_RECHECK_SHARE * max(_registry_size(conn), 1) and len(info) > 1000:
         return run_check(conn, day, trigger=trigger)
+    with store.without_jit(conn):
+        return _recheck(conn, info, gone, day, trigger, started)
+
+
+def _recheck(conn: Connection, info: dict[int, tuple[str, bool]], gone: set[int], day: dt.date, trigger: str,
+             started: float) -> CheckReport:
     layers = load.loaded_layers(conn)
     kinds = sorted({kind for kind, _ in info.values()})
     run_id = store.start_run(conn, "recheck", kinds, trigger, day, layers)
