@@ -592,6 +592,16 @@ def select_census_populations() -> Select:
 # geodesic metres, written so the geography GiST indexes serve them.  Every
 # statement is Core (no ORM entity): soft-deleted facilities are left out
 # explicitly.
+def _restrict(stmt: Select, column: ColumnElement, ids: Sequence[int] | None,
+              id_range: tuple[int, int] | None) -> Select:
+    """Only rows whose ``column`` is in ``ids`` and/or in the half-open range ``id_range`` (lo, hi)."""
+    if ids is not None:
+        stmt = stmt.where(column.in_(list(ids)))
+    if id_range is not None:
+        stmt = stmt.where(column >= id_range[0], column < id_range[1])
+    return stmt
+
+
 def _compliance_tables(kind: str) -> tuple[FromClause, FromClause]:
     from registry.models import KIND_MODELS
 
@@ -599,12 +609,13 @@ def _compliance_tables(kind: str) -> tuple[FromClause, FromClause]:
 
 
 def select_compliance_rows(kind: str, ids: Sequence[int] | None = None, *, census: bool = False,
-                           columns: Sequence[str] | None = None) -> Select:
+                           columns: Sequence[str] | None = None, id_range: tuple[int, int] | None = None) -> Select:
     """Live facilities of ``kind`` (or only ``ids``) as flat rows: common columns plus the attributes.
 
     Every attribute of the kind, or only ``columns``; geometry attributes
     (entrances) are left out.  With ``census`` a column ``census_code`` gives
     the census unit containing the point (NULL outside all of them).
+    ``id_range`` (lo, hi) reads one slice of ids (bulk checks go slice by slice).
     """
     f, k = _compliance_tables(kind)
     attrs = [c for c in k.c if c.name != "id" and not isinstance(c.type, Geometry)
@@ -617,10 +628,8 @@ def select_compliance_rows(kind: str, ids: Sequence[int] | None = None, *, censu
             .order_by(CensusUnit.code).limit(1).scalar_subquery().label("census_code")
         )
     stmt = (select(*cols).select_from(f.join(k, k.c.id == f.c.id))
-            .where(f.c.kind == kind, f.c.deleted_at.is_(None)))
-    if ids is not None:
-        stmt = stmt.where(f.c.id.in_(list(ids)))
-    return stmt
+            .where(f.c.kind == kind, f.c.deleted_at.is_(None)).order_by(f.c.id))
+    return _restrict(stmt, f.c.id, ids, id_range)
 
 
 def _kindergarten_point(use_entrance: bool) -> tuple[ColumnElement, ColumnElement]:
@@ -642,6 +651,7 @@ def select_kindergarten_pairs(
     subject_ids: Sequence[int] | None = None,
     kindergarten_ids: Sequence[int] | None = None,
     subject_where: Sequence[ColumnElement] = (),
+    id_range: tuple[int, int] | None = None,
 ) -> Select:
     """Facilities of ``subject_kind`` within ``metres`` of a live kindergarten.
 
@@ -669,11 +679,9 @@ def select_kindergarten_pairs(
         .where(f.c.kind == "kindergarten", f.c.deleted_at.is_(None),
                s.c.kind == subject_kind, s.c.deleted_at.is_(None), *subject_where)
     )
-    if subject_ids is not None:
-        stmt = stmt.where(s.c.id.in_(list(subject_ids)))
     if kindergarten_ids is not None:
         stmt = stmt.where(f.c.id.in_(list(kindergarten_ids)))
-    return stmt
+    return _restrict(stmt, s.c.id, subject_ids, id_range)
 
 
 def select_reference_pairs(
@@ -683,6 +691,7 @@ def select_reference_pairs(
     *,
     subject_ids: Sequence[int] | None = None,
     subject_where: Sequence[ColumnElement] = (),
+    id_range: tuple[int, int] | None = None,
 ) -> Select:
     """Facilities of ``subject_kind`` within ``metres`` of a point of the reference ``layers``.
 
@@ -705,12 +714,11 @@ def select_reference_pairs(
         .where(r.c.layer.in_(list(layers)), s.c.kind == subject_kind, s.c.deleted_at.is_(None),
                *subject_where)
     )
-    if subject_ids is not None:
-        stmt = stmt.where(s.c.id.in_(list(subject_ids)))
-    return stmt
+    return _restrict(stmt, s.c.id, subject_ids, id_range)
 
 
-def select_nearest_reference(subject_kind: str, layer: str, subject_ids: Sequence[int] | None = None) -> Select:
+def select_nearest_reference(subject_kind: str, layer: str, subject_ids: Sequence[int] | None = None,
+                             id_range: tuple[int, int] | None = None) -> Select:
     """For each live facility of ``subject_kind``, the nearest point of reference ``layer`` (KNN on geography).
 
     Columns as :func:`select_reference_pairs`.
@@ -737,9 +745,7 @@ def select_nearest_reference(subject_kind: str, layer: str, subject_ids: Sequenc
         .select_from(s.join(nearest, true()))
         .where(s.c.kind == subject_kind, s.c.deleted_at.is_(None))
     )
-    if subject_ids is not None:
-        stmt = stmt.where(s.c.id.in_(list(subject_ids)))
-    return stmt
+    return _restrict(stmt, s.c.id, subject_ids, id_range)
 
 
 def select_reference_layer_counts() -> Select:
@@ -759,3 +765,9 @@ def select_facility_kinds(ids: Sequence[int]) -> Select:
     """``id``, ``kind`` and whether it is live, for the facilities in ``ids`` that exist."""
     f = Facility.__table__
     return select(f.c.id, f.c.kind, f.c.deleted_at.is_(None).label("live")).where(f.c.id.in_(list(ids)))
+
+
+def select_kind_ids(kind: str) -> Select:
+    """Ids of the live facilities of ``kind``, ascending (to cut bulk checks into slices)."""
+    f = Facility.__table__
+    return select(f.c.id).where(f.c.kind == kind, f.c.deleted_at.is_(None)).order_by(f.c.id)

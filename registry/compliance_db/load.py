@@ -20,7 +20,7 @@ from sqlalchemy import Connection, select
 
 from registry.models import CensusUnit, District
 from registry.reference_layers import get_layer_counts
-from registry.spatial import select_compliance_rows
+from registry.spatial import select_compliance_rows, select_kind_ids
 
 KINDS = ("museum", "study_room", "kindergarten", "elevator", "parking_lot")
 """The five facility kinds, in catalogue order."""
@@ -60,8 +60,9 @@ def _rows(conn: Connection, stmt: Any) -> Iterator[dict[str, Any]]:
         yield record
 
 
-def load_facilities(conn: Connection, kind: str, ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
-    """Every live facility of ``kind`` (or those in ``ids``) with all its attributes, as dicts.
+def load_facilities(conn: Connection, kind: str, ids: Sequence[int] | None = None,
+                    id_range: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+    """Every live facility of ``kind`` (or those in ``ids`` / the id slice ``id_range``) as dicts.
 
     Parameters
     ----------
@@ -71,6 +72,8 @@ def load_facilities(conn: Connection, kind: str, ids: Sequence[int] | None = Non
         Facility kind.
     ids : sequence of int, optional
         Only these facilities (ids of other kinds or deleted ones are ignored).
+    id_range : (int, int), optional
+        Only ids ``lo <= id < hi``.
     """
     if ids is not None and not ids:
         return []
@@ -78,8 +81,16 @@ def load_facilities(conn: Connection, kind: str, ids: Sequence[int] | None = Non
     id_list = None if ids is None else sorted(set(ids))
     chunks = [None] if id_list is None else [id_list[i:i + CHUNK] for i in range(0, len(id_list), CHUNK)]
     for chunk in chunks:
-        out.extend(_rows(conn, select_compliance_rows(kind, chunk, census=kind in CENSUS_KINDS)))
+        stmt = select_compliance_rows(kind, chunk, census=kind in CENSUS_KINDS, id_range=id_range)
+        out.extend(_rows(conn, stmt))
     return out
+
+
+def id_slices(conn: Connection, kind: str, size: int = CHUNK) -> list[tuple[int, int]]:
+    """Half-open id ranges covering the live facilities of ``kind``, ``size`` facilities each."""
+    ids = conn.execute(select_kind_ids(kind)).scalars().all()
+    bounds = ids[::size]
+    return [(lo, (bounds[i + 1] if i + 1 < len(bounds) else ids[-1] + 1)) for i, lo in enumerate(bounds)]
 
 
 def load_counted(conn: Connection) -> list[dict[str, Any]]:

@@ -33,6 +33,8 @@ from registry.spatial import (
     select_reference_pairs,
 )
 
+Range = tuple[int, int] | None
+
 FALLBACK_NOTE = "（出入口未记录，按设施点位 / no entrance recorded: facility point）"
 """Added to a kindergarten's name when PK-7 measured to its facility point."""
 
@@ -59,7 +61,7 @@ def _layer_groups(layers: Collection[str]) -> dict[float, list[str]]:
 
 
 def parking_pairs(
-    conn: Connection, layers: Collection[str], ids: Sequence[int] | None = None
+    conn: Connection, layers: Collection[str], ids: Sequence[int] | None = None, id_range: Range = None
 ) -> tuple[list[NeighbourPair], dict[str, float]]:
     """PK-7 neighbours of on-street berths (all, or ``ids``)."""
     radius = PK7_LIMITS_M["kindergarten"]
@@ -67,12 +69,13 @@ def parking_pairs(
         NeighbourPair(sid, "kindergarten", float(d), nid, _kindergarten_name(name, at_entrance))
         for sid, nid, name, d, at_entrance in conn.execute(
             select_kindergarten_pairs("parking_lot", radius, use_entrance=True, subject_ids=ids,
-                                      subject_where=_on_street())
+                                      subject_where=_on_street(), id_range=id_range)
         )
     ]
     searched = {"kindergarten": radius}
     for metres, group in _layer_groups(layers).items():
-        stmt = select_reference_pairs("parking_lot", group, metres, subject_ids=ids, subject_where=_on_street())
+        stmt = select_reference_pairs("parking_lot", group, metres, subject_ids=ids, subject_where=_on_street(),
+                                      id_range=id_range)
         for sid, layer, _category, nid, name, d in conn.execute(stmt):
             pairs.append(NeighbourPair(sid, LAYERS[layer].category, float(d), nid, name))
         for layer in group:
@@ -80,25 +83,27 @@ def parking_pairs(
     return pairs, searched
 
 
-def elevator_pairs(conn: Connection, ids: Sequence[int] | None = None) -> tuple[list[NeighbourPair], dict[str, float]]:
+def elevator_pairs(
+    conn: Connection, ids: Sequence[int] | None = None, id_range: Range = None
+) -> tuple[list[NeighbourPair], dict[str, float]]:
     """EL-10 neighbours: kindergartens within 30 m of each elevator (all, or ``ids``)."""
     radius = EL10_KINDERGARTEN_RADIUS_M
     pairs = [
         NeighbourPair(sid, "kindergarten", float(d), nid, name)
         for sid, nid, name, d, _ in conn.execute(
-            select_kindergarten_pairs("elevator", radius, use_entrance=False, subject_ids=ids)
+            select_kindergarten_pairs("elevator", radius, use_entrance=False, subject_ids=ids, id_range=id_range)
         )
     ]
     return pairs, {"kindergarten": radius}
 
 
 def kindergarten_pairs(
-    conn: Connection, layers: Collection[str], ids: Sequence[int] | None = None
+    conn: Connection, layers: Collection[str], ids: Sequence[int] | None = None, id_range: Range = None
 ) -> tuple[list[NeighbourPair], dict[str, float]]:
     """KG-7 neighbours: venues within 200 m of each kindergarten, when the ``venue`` layer is loaded."""
     if "venue" not in layers:
         return [], {}
-    stmt = select_reference_pairs("kindergarten", ["venue"], KG7_RADIUS_M, subject_ids=ids)
+    stmt = select_reference_pairs("kindergarten", ["venue"], KG7_RADIUS_M, subject_ids=ids, id_range=id_range)
     pairs = [
         NeighbourPair(sid, category or "entertainment", float(d), nid, name)
         for sid, _layer, category, nid, name, d in conn.execute(stmt)
@@ -107,7 +112,7 @@ def kindergarten_pairs(
 
 
 def study_room_pairs(
-    conn: Connection, layers: Collection[str], ids: Sequence[int] | None = None
+    conn: Connection, layers: Collection[str], ids: Sequence[int] | None = None, id_range: Range = None
 ) -> tuple[list[NeighbourPair], dict[str, float]]:
     """SR-16 (advisory): the nearest public library and bookstore of each study room, when loaded."""
     pairs: list[NeighbourPair] = []
@@ -115,26 +120,30 @@ def study_room_pairs(
     for layer in SR16_LAYERS:
         if layer not in layers:
             continue
-        for sid, _layer, _category, nid, name, d in conn.execute(select_nearest_reference("study_room", layer, ids)):
+        stmt = select_nearest_reference("study_room", layer, ids, id_range)
+        for sid, _layer, _category, nid, name, d in conn.execute(stmt):
             pairs.append(NeighbourPair(sid, LAYERS[layer].category, float(d), nid, name))
         searched[LAYERS[layer].category] = float("inf")
     return pairs, searched
 
 
 def pairs_for(
-    conn: Connection, kind: str, layers: Collection[str], ids: Sequence[int] | None = None
+    conn: Connection, kind: str, layers: Collection[str], ids: Sequence[int] | None = None, id_range: Range = None
 ) -> tuple[list[NeighbourPair], dict[str, float] | None]:
-    """Neighbour pairs and searched radii for the facilities of ``kind`` (``None``: kind has no spatial rule)."""
+    """Neighbour pairs and searched radii for the facilities of ``kind`` (``None``: kind has no spatial rule).
+
+    All of them, or those in ``ids`` and/or the id slice ``id_range`` (lo, hi).
+    """
     if ids is not None and not ids:
         return [], None
     if kind == "parking_lot":
-        return parking_pairs(conn, layers, ids)
+        return parking_pairs(conn, layers, ids, id_range)
     if kind == "elevator":
-        return elevator_pairs(conn, ids)
+        return elevator_pairs(conn, ids, id_range)
     if kind == "kindergarten":
-        return kindergarten_pairs(conn, layers, ids)
+        return kindergarten_pairs(conn, layers, ids, id_range)
     if kind == "study_room":
-        return study_room_pairs(conn, layers, ids)
+        return study_room_pairs(conn, layers, ids, id_range)
     return [], None
 
 

@@ -40,6 +40,9 @@ from registry.spatial import select_facility_kinds
 COUNTED_KINDS = frozenset(load.DISTRICT_COLUMNS)
 """Kinds the district and city rules count: a change to one of them re-evaluates those rules."""
 
+SLICE = 25_000
+"""Facilities evaluated and written per slice in bulk checks (bounds memory to a few hundred MB)."""
+
 FULL_RECHECK_SHARE = 0.25
 """A recheck touching more than this share of the registry runs as a full check (cheaper in bulk)."""
 
@@ -97,17 +100,18 @@ class FacilityResult:
 
 
 def evaluate_kind(
-    conn: Connection, kind: str, as_of: dt.date, layers: Collection[str], ids: Sequence[int] | None = None
+    conn: Connection, kind: str, as_of: dt.date, layers: Collection[str], ids: Sequence[int] | None = None,
+    id_range: tuple[int, int] | None = None,
 ) -> Iterator[FacilityResult]:
-    """Evaluate the live facilities of ``kind`` (all, or ``ids``) with their neighbours from PostGIS.
+    """Evaluate the live facilities of ``kind`` (all, ``ids`` or an id slice) with their neighbours from PostGIS.
 
     Queries run before the first result is yielded, so a caller may stream the
     results into a ``COPY`` on the same connection.
     """
-    facilities = load.load_facilities(conn, kind, ids)
+    facilities = load.load_facilities(conn, kind, ids, id_range)
     if not facilities:
         return iter(())
-    pairs, searched = neighbours.pairs_for(conn, kind, layers, ids)
+    pairs, searched = neighbours.pairs_for(conn, kind, layers, ids, id_range)
     contexts = build_contexts(pairs, searched)
     empty = SpatialContext((), dict(searched)) if searched is not None else None
 
@@ -118,6 +122,21 @@ def evaluate_kind(
             yield FacilityResult(fid, kind, facility["admin_district"], findings)
 
     return results()
+
+
+def evaluate_slices(
+    conn: Connection, kind: str, as_of: dt.date, layers: Collection[str], ids: Sequence[int] | None = None
+) -> Iterator[Iterator[FacilityResult]]:
+    """:func:`evaluate_kind` slice by slice (:data:`SLICE` facilities), so memory stays bounded.
+
+    Each slice's queries run when it is produced; write it (``COPY``) before
+    asking for the next one.
+    """
+    if ids is not None:
+        yield evaluate_kind(conn, kind, as_of, layers, ids)
+        return
+    for id_range in load.id_slices(conn, kind, SLICE):
+        yield evaluate_kind(conn, kind, as_of, layers, id_range=id_range)
 
 
 def evaluate_areas(conn: Connection, as_of: dt.date) -> list[Finding]:
@@ -210,7 +229,8 @@ def run_check(
         store.delete_kinds(conn, chosen)
     statuses: list[tuple[int, str]] = []
     for kind in chosen:
-        _write_results(conn, run_id, evaluate_kind(conn, kind, day, layers), day, report, statuses)
+        for results in evaluate_slices(conn, kind, day, layers):
+            _write_results(conn, run_id, results, day, report, statuses)
     report.n_changed = store.write_statuses(conn, statuses)
     store.clear_statuses(conn, kinds=None if full else chosen)
     if full or COUNTED_KINDS & set(chosen):
@@ -337,18 +357,20 @@ def evaluate_live(bind: Bind, as_of: dt.date, kinds: Sequence[str] | None = None
     conn = connection_of(bind)
     store.create_live_tables(conn)
     layers = load.loaded_layers(conn)
+    statuses: list[tuple[int, str, str | None, str]] = []
+
+    def lines(results: Iterator[FacilityResult]) -> Iterator[str]:
+        for result in results:
+            statuses.append((result.id, result.kind, result.district_code, result.status))
+            for finding in result.findings:
+                yield store.copy_line(0, finding, 0, result.id, result.district_code, as_of)
+
     n = 0
     for kind in kinds or KINDS:
-        statuses: list[tuple[int, str, str | None, str]] = []
-
-        def lines(results: Iterator[FacilityResult]) -> Iterator[str]:
-            for result in results:
-                statuses.append((result.id, result.kind, result.district_code, result.status))
-                for finding in result.findings:
-                    yield store.copy_line(0, finding, 0, result.id, result.district_code, as_of)
-
-        n += store.copy_lines(conn, lines(evaluate_kind(conn, kind, as_of, layers)), table=store.LIVE_FINDINGS)
-        store.copy_live_statuses(conn, statuses)
+        for results in evaluate_slices(conn, kind, as_of, layers):
+            n += store.copy_lines(conn, lines(results), table=store.LIVE_FINDINGS)
+            store.copy_live_statuses(conn, statuses)
+            statuses.clear()
     areas = evaluate_areas(conn, as_of)
     return n + store.copy_lines(conn, area_lines(areas, 0, as_of), table=store.LIVE_FINDINGS)
 

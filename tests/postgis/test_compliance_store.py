@@ -149,3 +149,13 @@ def test_never_checked_facility_is_evaluated_live_not_reported_compliant(session
     data = get_facility_compliance(session, museum.id)
     assert data is not None and data["stored"] is False and data["status"] == "unknown"
     assert status(session, museum.id) is None
+
+
+def test_bulk_checks_in_small_slices_give_the_same_verdicts(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    from registry.compliance_db import service
+
+    whole = run_check(session, AS_OF, trigger="test")
+    monkeypatch.setattr(service, "SLICE", 37)
+    sliced = run_check(session, AS_OF, trigger="test")
+    assert sliced.tally == whole.tally and sliced.n_findings == whole.n_findings
+    assert sorted(sliced.facility_ids) == sorted(whole.facility_ids)
