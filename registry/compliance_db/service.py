@@ -295,16 +295,31 @@ def recheck(
         bind.flush()
     conn = connection_of(bind)
     if facility_ids is None:
-        return run_check(conn, as_of, trigger=trigger)
-    started = time.perf_counter()
-    ids = {int(i) for i in facility_ids}
-    day = as_of or dt.date.today()
-    store.lock(conn)
-    info, gone = affected_by(conn, ids)
-    if len(info) > FULL_RECHECK_SHARE * max(_registry_size(conn), 1) and len(info) > 1000:
-        return run_check(conn, day, trigger=trigger)
-    with store.without_jit(conn):
-        return _recheck(conn, info, gone, day, trigger, started)
+        report = run_check(conn, as_of, trigger=trigger)
+    else:
+        started = time.perf_counter()
+        ids = {int(i) for i in facility_ids}
+        day = as_of or dt.date.today()
+        store.lock(conn)
+        info, gone = affected_by(conn, ids)
+        if len(info) > FULL_RECHECK_SHARE * max(_registry_size(conn), 1) and len(info) > 1000:
+            report = run_check(conn, day, trigger=trigger)
+        else:
+            with store.without_jit(conn):
+                report = _recheck(conn, info, gone, day, trigger, started)
+    if isinstance(bind, Session):
+        _expire_statuses(bind, report.facility_ids if facility_ids is not None else None)
+    return report
+
+
+def _expire_statuses(session: Session, ids: Sequence[int] | None) -> None:
+    """Make loaded facilities re-read ``compliance_status`` (it was updated with SQL behind the ORM)."""
+    from registry.models import Facility
+
+    wanted = None if ids is None else set(ids)
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Facility) and (wanted is None or obj.id in wanted):
+            session.expire(obj, ["compliance_status"])
 
 
 def _recheck(conn: Connection, info: dict[int, tuple[str, bool]], gone: set[int], day: dt.date, trigger: str,

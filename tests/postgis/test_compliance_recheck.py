@@ -134,3 +134,10 @@ def test_import_and_its_rollback_recheck_the_neighbours(connection: Connection, 
     rollback(connection, result.batch_id, "test")
     assert finding(session, berth.id, "PK-7")["verdict"] == "pass"
     session.close()
+
+
+def test_loaded_orm_objects_see_the_new_status(session: Session) -> None:
+    assert_empty_around(session)
+    room = make(session, "study_room", SPOT, "状态测试书房", status="open", seats=10)
+    recheck(session, [room.id], AS_OF)
+    assert room.compliance_status == "non_compliant"
