@@ -93,7 +93,7 @@ def generate(conn, n: int) -> dict[str, int]:  # type: ignore[no-untyped-def]
     x0, y0, x1, y1 = BBOX
     counts, start = {}, 1
     for kind, share in SHARES:
-        k = max(1, int(round(n * share)))
+        k = max(1, round(n * share))
         spec = KIND_SPECS[FacilityKind(kind)]
         statuses = ", ".join(f"'{c.value}'" for c in spec.statuses)
         conn.exec_driver_sql(f"""

@@ -83,7 +83,11 @@ def export_cmd(file: Path, as_of: dt.date | None, kind: str | None, district: st
     """Write every finding to FILE as UTF-8 CSV (with BOM, opens in Excel)."""
     from registry import migrate
     from registry.cli import CliError, _ensure_database
-    from registry.compliance_db.read import CSV_COLUMNS, iter_finding_rows, resolve_district
+    from registry.compliance_db.read import (
+        CSV_COLUMNS,
+        iter_finding_rows,
+        resolve_district,
+    )
     from registry.db import session_scope
 
     url = _ensure_database()

@@ -21,7 +21,12 @@ from registry.compliance_db.read import (
     iter_finding_rows,
     latest_run,
 )
-from registry.compliance_db.service import CheckReport, recheck, recheck_layers, run_check
+from registry.compliance_db.service import (
+    CheckReport,
+    recheck,
+    recheck_layers,
+    run_check,
+)
 
 __all__ = [
     "CheckReport",

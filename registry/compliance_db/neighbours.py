@@ -26,7 +26,11 @@ from sqlalchemy import Connection
 from registry.compliance import NeighbourPair
 from registry.models import ParkingLot
 from registry.reference_layers import LAYERS
-from registry.rules.spatial import EL10_KINDERGARTEN_RADIUS_M, KG7_LIMITS_M, PK7_LIMITS_M
+from registry.rules.spatial import (
+    EL10_KINDERGARTEN_RADIUS_M,
+    KG7_LIMITS_M,
+    PK7_LIMITS_M,
+)
 from registry.spatial import (
     select_kindergarten_pairs,
     select_nearest_reference,

@@ -17,12 +17,27 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Connection, Integer, MetaData, String, Table, case, func, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    case,
+    func,
+    select,
+)
 
 from registry.compliance import RULES, Rule
 from registry.compliance_db import store
 from registry.compliance_db.load import KINDS
-from registry.compliance_db.service import Bind, connection_of, evaluate_kind, evaluate_live
+from registry.compliance_db.service import (
+    Bind,
+    connection_of,
+    evaluate_kind,
+    evaluate_live,
+)
 from registry.kinds import KIND_SPECS, FacilityKind
 from registry.models import ComplianceFinding, ComplianceRun, District, Facility
 
@@ -524,14 +539,6 @@ def iter_finding_rows(bind: Bind, as_of: dt.date | None = None, kind: str | None
             }
 
 
-__all__ = [
-    "CSV_COLUMNS", "STATUSES", "VERDICTS", "Source", "district_names", "get_dashboard", "get_facility_compliance",
-    "get_facility_findings", "get_rectification", "get_rule_counts", "get_summary", "iter_finding_rows",
-    "RULE_VERDICT_FOR_STATUS", "latest_run", "resolve_district", "rule_dict", "select_facility_ids_for_rule",
-    "source", "stored_dates",
-]
-
-
 # --------------------------------------------------------------------------- list filters (for the facility list)
 RULE_VERDICT_FOR_STATUS = {"non_compliant": "fail", "unknown": "unknown", "compliant": "pass"}
 """With ``rule=<ID>`` in a facility-list URL, ``compliance=<status>`` selects this verdict of that rule."""
@@ -556,3 +563,26 @@ def select_facility_ids_for_rule(rule_id: str, verdicts: Sequence[str] = ("fail"
     t = ComplianceFinding.__table__
     return select(t.c.facility_id).where(t.c.subject_type == "facility", t.c.rule_id == rule_id,
                                          t.c.verdict.in_(list(verdicts)))
+
+
+__all__ = [
+    "CSV_COLUMNS",
+    "RULE_VERDICT_FOR_STATUS",
+    "STATUSES",
+    "VERDICTS",
+    "Source",
+    "district_names",
+    "get_dashboard",
+    "get_facility_compliance",
+    "get_facility_findings",
+    "get_rectification",
+    "get_rule_counts",
+    "get_summary",
+    "iter_finding_rows",
+    "latest_run",
+    "resolve_district",
+    "rule_dict",
+    "select_facility_ids_for_rule",
+    "source",
+    "stored_dates",
+]

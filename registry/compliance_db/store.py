@@ -113,7 +113,7 @@ def finish_run(conn: Connection, run_id: int, n_facilities: int, n_findings: int
     conn.execute(
         update(ComplianceRun).where(ComplianceRun.id == run_id).values(
             n_facilities=n_facilities, n_findings=n_findings, duration_s=round(duration_s, 3),
-            finished_at=dt.datetime.now(dt.timezone.utc),
+            finished_at=dt.datetime.now(dt.UTC),
         )
     )
 

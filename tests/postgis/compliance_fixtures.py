@@ -49,11 +49,11 @@ def make(session: Session, kind: str, point: tuple[float, float], name: str | No
     return obj
 
 
-CLEAN_BERTH = dict(parking_type="on_street", structure="surface", status="open", operating=True,
-                   on_sidewalk_or_green=False, near_manhole=False, on_fire_or_emergency_lane=False,
-                   road_class="branch", operator="测试停车公司")
-PLAIN_ELEVATOR = dict(status="in_use", public_gathering=False, building_type="住宅", faults_12m=0,
-                      private_single_family=False, user_unit="测试物业")
+CLEAN_BERTH = {"parking_type": "on_street", "structure": "surface", "status": "open", "operating": True,
+               "on_sidewalk_or_green": False, "near_manhole": False, "on_fire_or_emergency_lane": False,
+               "road_class": "branch", "operator": "测试停车公司"}
+PLAIN_ELEVATOR = {"status": "in_use", "public_gathering": False, "building_type": "住宅", "faults_12m": 0,
+                  "private_single_family": False, "user_unit": "测试物业"}
 
 
 def finding(session: Session, facility_id: int, rule_id: str) -> dict[str, Any]:

@@ -70,7 +70,7 @@ def test_moving_the_kindergarten_rechecks_old_and_new_neighbours(session: Sessio
 
 def test_deleting_the_kindergarten_releases_its_neighbours(session: Session, scene: dict) -> None:
     kg, berth = scene["kg"], scene["berth"]
-    kg.deleted_at = dt.datetime.now(dt.timezone.utc)
+    kg.deleted_at = dt.datetime.now(dt.UTC)
     recheck(session, [kg.id], AS_OF, trigger="delete")
     assert finding(session, berth.id, "PK-7")["verdict"] == "pass"
     assert status(session, kg.id) is None

@@ -14,8 +14,20 @@ from sqlalchemy.orm import Session
 from registry.cli import main
 from registry.compliance_db import recheck, recheck_layers
 from registry.coords import to_wgs84
-from registry.reference_layers import ReferenceImportError, get_layer_counts, import_csv, rule_category
-from tests.postgis.compliance_fixtures import CLEAN_BERTH, SPOT, assert_empty_around, finding, make, offset
+from registry.reference_layers import (
+    ReferenceImportError,
+    get_layer_counts,
+    import_csv,
+    rule_category,
+)
+from tests.postgis.compliance_fixtures import (
+    CLEAN_BERTH,
+    SPOT,
+    assert_empty_around,
+    finding,
+    make,
+    offset,
+)
 
 AS_OF = dt.date(2026, 11, 22)
 
@@ -140,7 +152,7 @@ def test_cli_reference_import_and_compliance_check(scratch_database, tmp_path: P
     result = CliRunner().invoke(main, ["compliance", "check", "--as-of", "2026-11-22"], env=env)
     assert result.exit_code == 0, result.output
     assert "facilities: 2" in result.output and re.search(r"time: \d+\.\d\d s", result.output)
-    assert re.search(r"^SR-2\s+0\s+1\s", result.output, re.M) and re.search(r"^PK-7\s+0\s+1\s", result.output, re.M)
+    assert re.search(r"^SR-2\s+0\s+1\s", result.output, re.MULTILINE) and re.search(r"^PK-7\s+0\s+1\s", result.output, re.MULTILINE)
     out = tmp_path / "findings.csv"
     result = CliRunner().invoke(main, ["compliance", "export", str(out)], env=env)
     assert result.exit_code == 0, result.output

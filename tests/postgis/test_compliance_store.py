@@ -13,7 +13,14 @@ from registry.compliance_db import recheck, run_check
 from registry.compliance_db.load import KINDS
 from registry.compliance_db.read import get_facility_compliance, get_facility_findings
 from registry.compliance_db.service import evaluate_areas
-from tests.postgis.compliance_fixtures import SPOT, assert_empty_around, finding, make, offset, status
+from tests.postgis.compliance_fixtures import (
+    SPOT,
+    assert_empty_around,
+    finding,
+    make,
+    offset,
+    status,
+)
 
 AS_OF = dt.date(2026, 11, 22)
 

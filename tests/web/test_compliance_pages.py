@@ -18,7 +18,7 @@ def test_rules_page_lists_every_rule_with_citation_and_counts(client: FlaskClien
     for rule in RULES.values():
         assert f'id="{rule.id}"' in html and rule.citation in unescape(html)
     fails = connection.execute(text("SELECT count(*) FROM compliance_finding WHERE rule_id = 'SR-2' AND verdict = 'fail'"))
-    row = re.search(r'<tr id="SR-2".*?</tr>', html, re.S)
+    row = re.search(r'<tr id="SR-2".*?</tr>', html, re.DOTALL)
     assert row and f">{fails.scalar_one()}</a>" in row.group(0)
     assert "/facilities?kind=study_room&amp;compliance=non_compliant&amp;rule=SR-2" in row.group(0)
     assert client.get("/rules?lang=en").status_code == 200
