@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from registry.coords import Crs, from_wgs84, parse_crs, to_wgs84
 from registry.importer.headers import HeaderMatch, best_kind, match_headers
@@ -230,7 +230,10 @@ def _import(conn: Connection, path: Path, options: ImportOptions, commit: bool,
     try:
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('registry.import'))")
         with session_settings(conn):
-            staging = Staging(conn)
+            # Rows are written chunk by chunk while the file streams (the server writes one chunk while the
+            # next is parsed); a file that turns out to be blocked, or a dry run, is rolled back with the savepoint.
+            batch_id = _insert_batch(conn, table, options)
+            staging = Staging(conn, batch_id)
             _stream(table, plan, staging, spool, result, options, progress)
             if result.n_rows == 0:
                 raise FileProblem("no_rows", "文件只有表头，没有数据行。", "The file has a header but no data rows.")
@@ -243,8 +246,6 @@ def _import(conn: Connection, path: Path, options: ImportOptions, commit: bool,
                 result.n_created = result.n_updated = 0
                 savepoint.rollback()
                 return result
-            batch_id = _insert_batch(conn, table, options, result)
-            result.n_created, result.n_updated = staging.write(batch_id)
             result.n_flagged = staging.flag(batch_id)
             for dup in staging.near_duplicates(batch_id):
                 result.issues.add(_near_duplicate_issue(dup))
@@ -551,25 +552,29 @@ def _near_duplicate_issue(dup: dict[str, Any]) -> Issue:
                      "flagged for review (not merged).", severity=WARNING, value=dup["name"])
 
 
-def _insert_batch(conn: Connection, table: TableFile, options: ImportOptions, result: ImportResult) -> int:
+def _insert_batch(conn: Connection, table: TableFile, options: ImportOptions) -> int:
+    """The batch row, before any facility row refers to it; :func:`_finish_batch` fills in the counts."""
     from registry.models import ImportBatch
 
-    kind = options.kind.value if isinstance(options.kind, FacilityKind) else ",".join(result.kinds) or None
+    kind = options.kind.value if isinstance(options.kind, FacilityKind) else None
     return int(conn.execute(insert(ImportBatch).values(
-        source=options.source, filename=result.filename, checksum=table.checksum,
-        encoding=table.encoding_label, crs=options.crs.value, kind=(kind or "")[:32] or None,  # type: ignore[union-attr]
-        created_by=options.created_by, n_created=0, n_updated=0, n_rejected=result.n_rejected, n_flagged=0,
-        status="committed", n_rows=result.n_rows, n_needs_coordinates=result.n_needs_coordinates,
-        n_warnings=0, mode=options.mode, file_format=table.format,
+        source=options.source, filename=options.filename or table.filename, checksum=table.checksum,
+        encoding=table.encoding_label, crs=options.crs.value, kind=kind,  # type: ignore[union-attr]
+        created_by=options.created_by, n_created=0, n_updated=0, n_rejected=0, n_flagged=0,
+        status="committed", n_rows=0, n_needs_coordinates=0, n_warnings=0, mode=options.mode,
+        file_format=table.format,
     ).returning(ImportBatch.id)).scalar_one())
 
 
 def _finish_batch(conn: Connection, batch_id: int, result: ImportResult) -> None:
     from registry.models import ImportBatch, ImportReport
 
+    kind = ",".join(result.kinds) or None
     conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(
         n_created=result.n_created, n_updated=result.n_updated, n_flagged=result.n_flagged,
-        n_warnings=result.n_warnings))
+        n_warnings=result.n_warnings, n_rows=result.n_rows, n_rejected=result.n_rejected,
+        n_needs_coordinates=result.n_needs_coordinates,
+        kind=func.coalesce(ImportBatch.kind, (kind or "")[:32] or None)))
     conn.execute(insert(ImportReport).values(
         batch_id=batch_id, report_csv_gz=compress(result.report_csv) if result.report_csv else None,
         issues=[i.as_dict() for i in result.issues.all()[:2000]]))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import Column, Computed, Connection, Integer, MetaData, String, Table, Text, literal_column, select, text
 
 from registry import spatial
+from registry.importer.loading import ChunkWriter, copy_text, ewkb_points_hex
 from registry.importer.locate import UnitLocator
 from registry.importer.validate import KindRows
 from registry.kinds import KIND_SPECS, FacilityKind
@@ -75,65 +76,6 @@ def _norm_name(column: str) -> str:
     return f"lower(regexp_replace({column}, '[[:space:][:punct:]（）【】《》，。、·]+', '', 'g'))"
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_value(value: Any) -> str:
-    """One value in PostgreSQL ``COPY`` text format."""
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
-
-
-def _copy_column(values: np.ndarray) -> np.ndarray:
-    """A column in ``COPY`` text format.
-
-    Integers are formatted by numpy; a text column needs no escaping at all
-    unless one of its values holds a backslash, tab or line break (one scan
-    of the joined column tells); anything else converts each distinct value once.
-    """
-    if values.dtype.kind in "iu":
-        return values.astype(str).astype(object)
-    values = np.asarray(values, dtype=object)
-    if len(values) and pd.api.types.infer_dtype(values, skipna=True) == "string":
-        missing = pd.isna(values)
-        present = values[~missing] if missing.any() else values
-        if not _COPY_SPECIAL.search("".join(present)):
-            if present is values:
-                return values
-            out = values.copy()
-            out[missing] = "\\N"
-            return out
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    texts = np.array([_copy_value(u) for u in uniques] + ["\\N"], dtype=object)
-    return texts[codes]
-
-
-_EWKB_POINT = np.dtype([("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")])
-"""Little-endian EWKB of a 2D point with SRID (25 bytes, packed)."""
-
-
-def _ewkb_points_hex(lon: np.ndarray, lat: np.ndarray, srid: int = SRID) -> np.ndarray:
-    """Hex EWKB of POINT(lon lat) with ``srid``, built by numpy (exact doubles, no geometry objects)."""
-    buf = np.empty(len(lon), dtype=_EWKB_POINT)
-    buf["order"], buf["type"], buf["srid"] = 1, 0x20000001, srid
-    buf["x"], buf["y"] = lon, lat
-    text = buf.tobytes().hex()
-    width = 2 * _EWKB_POINT.itemsize
-    return np.array([text[i:i + width] for i in range(0, len(text), width)], dtype=object)
-
-
 @dataclass
 class KindStage:
     """The staging table of one kind (it is also the table the checks and the write read)."""
@@ -144,6 +86,7 @@ class KindStage:
     geometry_fields: tuple[str, ...]
     rows: int = 0
     max_abs_lat: float | None = None
+    created: bool = False
 
     @property
     def name(self) -> str:
@@ -197,52 +140,6 @@ def _stage_table(kind: FacilityKind, id_sequence: str) -> KindStage:
     return KindStage(kind=kind, table=table, field_names=names, geometry_fields=tuple(geoms))
 
 
-class _CopyStream:
-    """One ``COPY … FROM STDIN`` kept open across chunks.
-
-    A psycopg worker thread sends the data (``QueuedLibpqWriter``) while the
-    caller parses the next chunk, and the server parses rows as they arrive:
-    reading, validating and loading overlap instead of taking turns.  A new
-    ``COPY`` starts only when the target table changes (files mixing kinds).
-    """
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.table: str | None = None
-        self._stack: ExitStack | None = None
-        self._copy: Any = None
-
-    def write(self, table: str, columns: Iterable[str], data: bytes) -> None:
-        if table != self.table:
-            self.close()
-            from psycopg.copy import QueuedLibpqWriter
-
-            stack = ExitStack()
-            try:
-                cur = stack.enter_context(self.conn.connection.driver_connection.cursor())
-                self._copy = stack.enter_context(cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN",
-                                                          writer=QueuedLibpqWriter(cur)))
-            except BaseException:
-                stack.close()
-                raise
-            self._stack, self.table = stack, table
-        self._copy.write(data)
-
-    @property
-    def open(self) -> bool:
-        return self._stack is not None
-
-    def close(self, error: BaseException | None = None) -> None:
-        """End the current ``COPY`` (abort it when ``error`` is given: the server then discards it)."""
-        stack, self._stack, self._copy, self.table = self._stack, None, None, None
-        if stack is None:
-            return
-        if error is None:
-            stack.close()
-        else:
-            stack.__exit__(type(error), error, error.__traceback__)
-
-
 SESSION_SETTINGS = {"jit": "off", "work_mem": "256MB"}
 """Transaction-local settings while an import runs: JIT compilation costs more than it saves on these
 one-off statements, and the near-duplicate grid join hashes a million rows in memory."""
@@ -275,70 +172,145 @@ def _local_settings(conn: Connection, settings: dict[str, str]) -> Iterator[None
                 conn.exec_driver_sql("SELECT set_config(%(n)s, %(v)s, true)", {"n": name, "v": value})
 
 
-def _copy_text(columns: list[Any]) -> bytes:
-    """Rows in ``COPY`` text format from column arrays."""
-    texts = [_copy_column(col if isinstance(col, np.ndarray) else np.asarray(col, dtype=object)) for col in columns]
-    return ("\n".join(map("\t".join, zip(*texts))) + "\n").encode("utf-8")
+ANALYZE_AFTER_ROWS = 10_000
+"""A batch writing this many records refreshes the statistics of ``facility`` and its kind tables (the later
+joins, and the compliance re-check, are planned with them); smaller batches leave them to autovacuum."""
+
+INDEX_PROBES = {"enable_hashjoin": "off", "enable_mergejoin": "off"}
+"""Per-chunk lookups of existing records must probe the unique index: the planner's row counts for
+``facility`` are stale while the import itself grows it, and a hash join would scan it for every chunk."""
 
 
 @dataclass
 class Staging:
-    """The staging tables of one import, on one connection (inside the import's savepoint)."""
+    """The staging tables of one import batch, on one connection (inside the import's savepoint).
+
+    While the file streams (:meth:`copy` … :meth:`end_copy`), a
+    :class:`~registry.importer.loading.ChunkWriter` thread owns the connection
+    and, for each chunk, ``COPY``s the valid rows into ``imp_stage_<kind>``
+    and writes them (:meth:`_write_chunk`); the caller must not use the
+    connection until :meth:`end_copy` returns.
+    """
 
     conn: Connection
+    batch_id: int
     stages: dict[FacilityKind, KindStage] = field(default_factory=dict)
+    created: int = 0
+    updated: int = 0
     _locator: UnitLocator | None = None
-    _stream: _CopyStream | None = None
+    _writer: ChunkWriter | None = None
     _sequence: str | None = None
     _pid: int | None = None
 
-    def stage(self, kind: FacilityKind) -> KindStage:
+    def _stage(self, kind: FacilityKind) -> KindStage:
+        """The kind's stage (its table is created by the writer thread, before the kind's first chunk)."""
         if kind not in self.stages:
-            if self._sequence is None:
-                self._sequence = str(self.conn.exec_driver_sql(
-                    "SELECT pg_get_serial_sequence('facility', 'id')").scalar_one())
-            st = _stage_table(kind, self._sequence)
-            self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {st.name}")
-            st.table.create(self.conn)
-            self.stages[kind] = st
+            assert self._sequence is not None
+            self.stages[kind] = _stage_table(kind, self._sequence)
         return self.stages[kind]
 
-    @property
-    def locator(self) -> UnitLocator:
-        if self._locator is None:
-            self._locator = UnitLocator.load(self.conn)
-        return self._locator
-
     def copy(self, rows: KindRows) -> None:
-        """Stream the valid rows of one chunk into the kind's staging table (districts located here)."""
-        if rows.kind not in self.stages:
-            self.end_copy()  # DDL cannot run while a COPY is open
-            self.stage(rows.kind)
-        st = self.stages[rows.kind]
-        locator = self.locator
-        geoms = _ewkb_points_hex(rows.lon, rows.lat)
+        """Locate the chunk's points, format it, and hand it to the writer thread (returns at once)."""
+        if not len(rows):
+            return
+        if self._writer is None:  # what needs the connection, read before the writer thread takes it
+            self._sequence = str(self.conn.exec_driver_sql(
+                "SELECT pg_get_serial_sequence('facility', 'id')").scalar_one())
+            self._locator = UnitLocator.load(self.conn)
+            self._writer = ChunkWriter()
+        st = self._stage(rows.kind)
+        assert self._locator is not None and self._writer is not None
         c = rows.common
-        columns = [np.asarray(rows.row_numbers, dtype=np.int64), c["source"], c["external_id"], c["name"], c["address"],
-                   c["declared_district"], c["declared_code"], c["status"], geoms]
+        columns = [np.asarray(rows.row_numbers, dtype=np.int64), c["source"], c["external_id"], c["name"],
+                   c["address"], c["declared_district"], c["declared_code"], c["status"],
+                   ewkb_points_hex(rows.lon, rows.lat, SRID)]
         columns += [rows.fields.get(name, np.full(len(rows), None, dtype=object)) for name in st.field_names]
-        columns += [locator.districts(rows.lon, rows.lat),
-                    locator.zones_declared(rows.lon, rows.lat, np.asarray(c["declared_code"], dtype=object))]
-        if self._stream is None:
-            self._stream = _CopyStream(self.conn)
-        self._stream.write(st.name, st.copy_columns, _copy_text(columns))
+        columns += [self._locator.districts(rows.lon, rows.lat),
+                    self._locator.zones_declared(rows.lon, rows.lat, np.asarray(c["declared_code"], dtype=object))]
+        data = copy_text(columns)
+        first, last = int(rows.row_numbers.min()), int(rows.row_numbers.max())
+        self._writer.submit(lambda: self._load_chunk(st, data, first, last))
         st.rows += len(rows)
-        if len(rows):
-            top = float(np.nanmax(np.abs(rows.lat)))
-            st.max_abs_lat = top if st.max_abs_lat is None else max(st.max_abs_lat, top)
+        top = float(np.nanmax(np.abs(rows.lat)))
+        st.max_abs_lat = top if st.max_abs_lat is None else max(st.max_abs_lat, top)
 
     def end_copy(self, error: BaseException | None = None) -> None:
-        """Finish (or, with ``error``, abort) the open ``COPY``; call before any other statement."""
-        if self._stream is not None:
-            self._stream.close(error)
+        """Wait for the writer thread; raise its error (unless the caller is already handling ``error``)."""
+        writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        failed = writer.stop()
+        if failed is not None and error is None:
+            raise failed
+
+    # ----------------------------------------------------------------- per chunk (writer thread)
+    def _load_chunk(self, st: KindStage, data: bytes, first: int, last: int) -> None:
+        conn = self.conn
+        if not st.created:
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {st.name}")
+            st.table.create(conn)
+            conn.exec_driver_sql(f"CREATE INDEX ON {st.name} (row_no)")
+            st.created = True
+        with conn.connection.driver_connection.cursor() as cur, \
+                cur.copy(f"COPY {st.name} ({', '.join(st.copy_columns)}) FROM STDIN") as copy:
+            copy.write(data)
+        self._write_chunk(st, first, last)
+
+    def _write_chunk(self, st: KindStage, first: int, last: int) -> None:
+        """Match, before-image, update and insert the rows ``first..last`` of one kind (set-based)."""
+        conn = self.conn
+        params = {"batch": self.batch_id, "kind": st.kind.value, "first": first, "last": last}
+        chunk = "r.row_no BETWEEN %(first)s AND %(last)s"
+        with _local_settings(conn, INDEX_PROBES):
+            matched = conn.exec_driver_sql(f"""
+                UPDATE {st.name} r SET existing_id = f.id, existing_kind = f.kind, previous_batch_id = f.batch_id,
+                                       new_id = NULL
+                FROM facility f
+                WHERE {chunk} AND r.external_id IS NOT NULL AND f.source = r.source AND f.external_id = r.external_id
+            """, params).rowcount
+        detail = st.model_table
+        if matched:
+            hexes = ", ".join(f"'{g}', {_sql(spatial.ewkb_hex(_col('k.' + g)))}" for g in st.geometry_fields)
+            detail_json = f"to_jsonb(k) || jsonb_build_object({hexes})" if hexes else "to_jsonb(k)"
+            # before-images of the rows about to be updated (a record of another kind is not touched: it is
+            # rejected later, see kind_conflicts)
+            conn.exec_driver_sql(f"""
+                INSERT INTO import_change (batch_id, facility_id, kind, before_facility, before_detail,
+                                           previous_batch_id)
+                SELECT %(batch)s, f.id, %(kind)s,
+                       to_jsonb(f) || jsonb_build_object('geom', {_sql(spatial.ewkb_hex(_col('f.geom')))}),
+                       {detail_json}, f.batch_id
+                FROM {st.name} r JOIN facility f ON f.id = r.existing_id JOIN {detail} k ON k.id = f.id
+                WHERE {chunk} AND r.existing_kind = %(kind)s::varchar
+            """, params)
+            fac_set = ", ".join(f"{c} = r.{c}" for c in FACILITY_COPY_COLUMNS)
+            self.updated += conn.exec_driver_sql(f"""
+                UPDATE facility f SET {fac_set}, geom = r.geom, district_code = r.district_code,
+                       batch_id = %(batch)s, is_synthetic = false, updated_at = now()
+                FROM {st.name} r WHERE f.id = r.existing_id AND {chunk} AND r.existing_kind = %(kind)s::varchar
+            """, params).rowcount
+            if st.field_names:
+                kind_set = ", ".join(f"{c} = r.{c}" for c in st.field_names)
+                conn.exec_driver_sql(f"UPDATE {detail} k SET {kind_set} FROM {st.name} r "
+                                     f"WHERE k.id = r.existing_id AND {chunk}", params)
+        # new records, in file order (ids ascending: the primary key only appends)
+        self.created += conn.exec_driver_sql(f"""
+            INSERT INTO facility (id, kind, {', '.join(FACILITY_COPY_COLUMNS)}, geom, district_code, batch_id,
+                                  is_synthetic, created_at, updated_at)
+            SELECT r.new_id, %(kind)s, {', '.join('r.' + x for x in FACILITY_COPY_COLUMNS)}, r.geom, r.district_code,
+                   %(batch)s, false, now(), now()
+            FROM {st.name} r WHERE {chunk} AND r.existing_id IS NULL
+        """, params).rowcount
+        extra = "".join(", " + x for x in st.field_names)
+        extra_r = "".join(", r." + x for x in st.field_names)
+        conn.exec_driver_sql(f"""
+            INSERT INTO {detail} (id{extra}) SELECT r.new_id{extra_r} FROM {st.name} r
+            WHERE {chunk} AND r.existing_id IS NULL
+        """, params)
 
     # ----------------------------------------------------------------- set-based checks
     def prepare(self) -> None:
-        """Match existing records by ``(source, external_id)``; build the unit pieces the messages use."""
+        """After streaming: statistics for the checks, and the unit pieces the messages measure against."""
         conn = self.conn
         self.end_copy()
         conn.exec_driver_sql("DROP TABLE IF EXISTS imp_piece")
@@ -346,11 +318,6 @@ class Staging:
         conn.exec_driver_sql("CREATE INDEX ON imp_piece USING gist (geom)")
         conn.exec_driver_sql("ANALYZE imp_piece")
         for st in self.stages.values():
-            conn.exec_driver_sql(f"""
-                UPDATE {st.name} s SET existing_id = f.id, existing_kind = f.kind, previous_batch_id = f.batch_id,
-                                       new_id = NULL
-                FROM facility f WHERE f.source = s.source AND f.external_id = s.external_id
-            """)
             conn.exec_driver_sql(f"ANALYZE {st.name} (existing_id)")  # row count and the join key
 
     def kind_conflicts(self) -> list[tuple[int, str, str]]:
@@ -466,57 +433,7 @@ class Staging:
             updated += u
         return created, updated
 
-    # ----------------------------------------------------------------- writing
-    def write(self, batch_id: int) -> tuple[int, int]:
-        """Upsert every staged row into ``facility`` and the kind tables; return (created, updated)."""
-        created = updated = 0
-        for st in self.stages.values():
-            c, u = self._write_kind(st, batch_id)
-            created += c
-            updated += u
-        return created, updated
-
-    def _write_kind(self, st: KindStage, batch_id: int) -> tuple[int, int]:
-        conn = self.conn
-        params = {"batch": batch_id, "kind": st.kind.value}
-        detail = st.model_table
-        hexes = ", ".join(f"'{g}', {_sql(spatial.ewkb_hex(_col('k.' + g)))}" for g in st.geometry_fields)
-        detail_json = f"to_jsonb(k) || jsonb_build_object({hexes})" if hexes else "to_jsonb(k)"
-        # 1. before-images of the rows about to be updated
-        conn.exec_driver_sql(f"""
-            INSERT INTO import_change (batch_id, facility_id, kind, before_facility, before_detail, previous_batch_id)
-            SELECT %(batch)s, f.id, %(kind)s,
-                   to_jsonb(f) || jsonb_build_object('geom', {_sql(spatial.ewkb_hex(_col('f.geom')))}),
-                   {detail_json}, f.batch_id
-            FROM {st.ready} r JOIN facility f ON f.id = r.existing_id JOIN {detail} k ON k.id = f.id
-        """, params)
-        fac_set = ", ".join(f"{c} = r.{c}" for c in FACILITY_COPY_COLUMNS)
-        kind_cols = ", ".join(st.field_names)
-        kind_set = ", ".join(f"{c} = r.{c}" for c in st.field_names)
-        # 2. updates of existing records (same source and external id)
-        u = conn.exec_driver_sql(f"""
-            UPDATE facility f SET {fac_set}, geom = r.geom, district_code = r.district_code,
-                   batch_id = %(batch)s, is_synthetic = false, updated_at = now()
-            FROM {st.ready} r WHERE f.id = r.existing_id
-        """, params).rowcount
-        if st.field_names:
-            conn.exec_driver_sql(f"UPDATE {detail} k SET {kind_set} FROM {st.ready} r WHERE k.id = r.existing_id")
-        # 3. new records, as staged (file order, ids ascending: the primary key only appends; sorting a million
-        #    rows first, e.g. along a space-filling curve, cost more than it saved on the GiST indexes)
-        c = conn.exec_driver_sql(f"""
-            INSERT INTO facility (id, kind, {', '.join(FACILITY_COPY_COLUMNS)}, geom, district_code, batch_id,
-                                  is_synthetic, created_at, updated_at)
-            SELECT r.new_id, %(kind)s, {', '.join('r.' + x for x in FACILITY_COPY_COLUMNS)}, r.geom, r.district_code,
-                   %(batch)s, false, now(), now()
-            FROM {st.ready} r WHERE r.existing_id IS NULL
-        """, params).rowcount
-        extra = (", " + kind_cols) if kind_cols else ""
-        extra_r = (", " + ", ".join("r." + x for x in st.field_names)) if kind_cols else ""
-        conn.exec_driver_sql(f"""
-            INSERT INTO {detail} (id{extra}) SELECT r.new_id{extra_r} FROM {st.ready} r WHERE r.existing_id IS NULL
-        """)
-        return c, u
-
+    # ----------------------------------------------------------------- after writing
     def flag(self, batch_id: int) -> int:
         """Flag near-duplicates and points outside Zhengzhou of this batch in ``review_flag``; return the count.
 
@@ -527,6 +444,10 @@ class Staging:
         on this batch's record (on the smaller id when both are).  See
         :meth:`_flag_near_duplicates` for how the pairs are found.
         """
+        if self.created + self.updated >= ANALYZE_AFTER_ROWS:  # the planner must see what the batch wrote
+            self.conn.exec_driver_sql("ANALYZE facility")
+            for st in self.stages.values():
+                self.conn.exec_driver_sql(f"ANALYZE {st.model_table}")
         n = 0
         for st in self.stages.values():
             params = {"batch": batch_id, "kind": st.kind.value}
