@@ -19,6 +19,7 @@ Stages: :mod:`.read` (bytes → rows), :mod:`.headers` (columns → fields),
 from __future__ import annotations
 
 import statistics
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,12 @@ from registry.importer.report import (
     row_issue,
 )
 from registry.importer.validate import ImportPlan, build_place_aliases, validate_chunk
-from registry.importer.write import RollbackRefused, Staging, rollback_batch, session_settings
+from registry.importer.write import (
+    RollbackRefused,
+    Staging,
+    rollback_batch,
+    session_settings,
+)
 from registry.kinds import KIND_SPECS, FacilityKind
 
 MODES = ("reject-file", "import-valid")
@@ -133,6 +139,9 @@ class ImportResult:
     issues: IssueLog = field(default_factory=IssueLog)
     preview: list[PreviewRow] = field(default_factory=list)
     report_csv: bytes | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per stage of the run (``read_validate_write``, ``checks``, ``review_flags``, ``finish``,
+    ``compliance_recheck``), for the CLI's verbose output and the benchmark."""
 
     @property
     def exit_code(self) -> int:
@@ -229,18 +238,21 @@ def _import(conn: Connection, path: Path, options: ImportOptions, commit: bool,
     spool = RejectSpool()
     try:
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('registry.import'))")
+        clock = _Clock(result.timings)
         with session_settings(conn):
             # Rows are written chunk by chunk while the file streams (the server writes one chunk while the
             # next is parsed); a file that turns out to be blocked, or a dry run, is rolled back with the savepoint.
             batch_id = _insert_batch(conn, table, options)
             staging = Staging(conn, batch_id)
             _stream(table, plan, staging, spool, result, options, progress)
+            clock.lap("read_validate_write")
             if result.n_rows == 0:
                 raise FileProblem("no_rows", "文件只有表头，没有数据行。", "The file has a header but no data rows.")
             staging.prepare()
             _database_checks(conn, staging, table, plan, spool, result)
             result.n_created, result.n_updated = staging.counts()
             result.report_csv = spool.report_csv(table.headers) if spool.count else None
+            clock.lap("checks")
             if options.mode == "reject-file" and (result.n_rejected or result.n_needs_coordinates):
                 result.blocked = True
                 result.n_created = result.n_updated = 0
@@ -249,14 +261,17 @@ def _import(conn: Connection, path: Path, options: ImportOptions, commit: bool,
             result.n_flagged = staging.flag(batch_id)
             for dup in staging.near_duplicates(batch_id):
                 result.issues.add(_near_duplicate_issue(dup))
+            clock.lap("review_flags")
             _finish_batch(conn, batch_id, result)
             staging.close()
+            clock.lap("finish")
         if commit:
             # compliance: re-evaluate the batch's facilities and the cross-kind neighbours they touch
             # (berths/elevators near a moved kindergarten), in this savepoint (registry.compliance_db).
             from registry.compliance_db.service import recheck_batch
 
             recheck_batch(conn, batch_id)
+            clock.lap("compliance_recheck")
             savepoint.commit()
             result.committed, result.batch_id = True, batch_id
         else:
@@ -271,6 +286,19 @@ def _import(conn: Connection, path: Path, options: ImportOptions, commit: bool,
         raise
     finally:
         spool.close()
+
+
+class _Clock:
+    """Adds the seconds since the previous lap to ``timings[name]``."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = self.timings.get(name, 0.0) + now - self.last
+        self.last = now
 
 
 def _unusable(result: ImportResult, problem: FileProblem) -> ImportResult:

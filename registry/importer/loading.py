@@ -105,7 +105,7 @@ class ChunkWriter:
             if self._error is None:
                 try:
                     task()
-                except BaseException as exc:  # handed to the caller's thread
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
                     self._error = exc
 
     def submit(self, task: Callable[[], None]) -> None:

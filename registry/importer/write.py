@@ -20,16 +20,26 @@ rolls it back, leaving nothing behind.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from geoalchemy2 import Geometry
-from sqlalchemy import Column, Computed, Connection, Integer, MetaData, String, Table, Text, literal_column, select, text
+from sqlalchemy import (
+    Column,
+    Computed,
+    Connection,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    literal_column,
+    select,
+    text,
+)
 
 from registry import spatial
 from registry.importer.loading import ChunkWriter, copy_text, ewkb_points_hex
@@ -176,9 +186,10 @@ ANALYZE_AFTER_ROWS = 10_000
 """A batch writing this many records refreshes the statistics of ``facility`` and its kind tables (the later
 joins, and the compliance re-check, are planned with them); smaller batches leave them to autovacuum."""
 
-INDEX_PROBES = {"enable_hashjoin": "off", "enable_mergejoin": "off"}
-"""Per-chunk lookups of existing records must probe the unique index: the planner's row counts for
-``facility`` are stale while the import itself grows it, and a hash join would scan it for every chunk."""
+INDEX_PROBES = {"enable_hashjoin": "off", "enable_mergejoin": "off", "enable_seqscan": "off"}
+"""Per-chunk lookups of existing records must probe the unique index, one probe per staged row: the
+planner's row counts for ``facility`` are stale while the import itself grows it (it may believe the table
+empty), and a hash join or a sequential scan would read the whole table for every chunk."""
 
 
 @dataclass
