@@ -21,7 +21,8 @@ The compliance re-check the importer runs before it commits
   only and then times, in the same child, the full compliance check
   (``run_check``) that the re-check falls back to for a batch this size;
 * ``--recheck both`` (default) runs the shipped import first, then the
-  separate variant (a failure of the shipped import is reported, not fatal).
+  separate variant (a failure of the shipped import is reported, not fatal);
+* ``--recheck off`` leaves the re-check out entirely (quick iterations).
 
 Each loader runs in a child process whose own peak RSS (VmHWM) is polled
 from /proc; the importer's child also reports its VmHWM when the import has
@@ -175,7 +176,7 @@ from pathlib import Path
 from sqlalchemy import create_engine
 from registry.importer import ImportOptions, run_import
 url, path, mode = sys.argv[1], sys.argv[2], sys.argv[3]
-if mode == "separate":  # the benchmark's own child only: the compliance re-check is timed apart below
+if mode in ("separate", "off"):  # the benchmark's own child only: the compliance re-check is timed apart
     import registry.compliance_db.service as service
     service.recheck_batch = lambda bind, batch_id, as_of=None: None
 
@@ -275,7 +276,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--recheck", choices=("both", "hook", "separate"), default="both",
+    parser.add_argument("--recheck", choices=("both", "hook", "separate", "off"), default="both",
                         help="how the compliance re-check is measured (see the module docstring)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (CSV and cluster)")
     args = parser.parse_args()
@@ -326,6 +327,8 @@ def main() -> None:
                     f"peak RSS {peak:.0f} MiB (target < 1024)")
             if mode == "hook":
                 line += "; the compliance re-check is inside the import"
+            elif mode == "off":
+                line += "; WITHOUT the compliance re-check (quick iteration only)"
             else:
                 m_chk = statistics.median(r["compliance_s"] for _, _, r in results)
                 line += (f"; compliance check apart {m_chk:.1f} s -> with it {m_imp + m_chk:.1f} s, "

@@ -41,7 +41,7 @@ from registry.importer.report import (
     compress,
     row_issue,
 )
-from registry.importer.validate import ImportPlan, build_place_aliases, validate_chunk
+from registry.importer.validate import ChunkResult, ImportPlan, build_place_aliases, validate_chunk
 from registry.importer.write import (
     RollbackRefused,
     Staging,
@@ -445,12 +445,18 @@ def _stream_chunks(table: TableFile, plan: ImportPlan, staging: Staging, spool: 
         result.n_rejected += len(out.rejected)
         result.n_needs_coordinates += len(out.needs_coordinates)
         _keep_preview(result, chunk, out)
-        for rows in out.rows:
-            kinds_seen.add(rows.kind.value)
-            staging.copy(rows)
+        kinds_seen.update(_stage_valid_rows(staging, out))
         if progress:
             progress(chunk.bytes_read, table.size)
+        del chunk, out  # free this chunk before the next one is read (peak memory)
     result.kinds = sorted(kinds_seen)
+
+
+def _stage_valid_rows(staging: Staging, out: ChunkResult) -> set[str]:
+    """Hand each kind's valid rows of a chunk to the staging writer; return the kinds seen."""
+    for rows in out.rows:
+        staging.copy(rows)
+    return {rows.kind.value for rows in out.rows}
 
 
 def _keep_preview(result: ImportResult, chunk: Any, out: Any) -> None:
