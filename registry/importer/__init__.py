@@ -41,7 +41,12 @@ from registry.importer.report import (
     compress,
     row_issue,
 )
-from registry.importer.validate import ChunkResult, ImportPlan, build_place_aliases, validate_chunk
+from registry.importer.validate import (
+    ChunkResult,
+    ImportPlan,
+    build_place_aliases,
+    validate_chunk,
+)
 from registry.importer.write import (
     RollbackRefused,
     Staging,
