@@ -329,6 +329,9 @@ class Staging:
         conn.exec_driver_sql("CREATE INDEX ON imp_piece USING gist (geom)")
         conn.exec_driver_sql("ANALYZE imp_piece")
         for st in self.stages.values():
+            # the record id of each staged row: the flags of this batch are read back by it (a few rows
+            # looked up in a million: an index, whatever plan the statistics suggest)
+            conn.exec_driver_sql(f"CREATE INDEX ON {st.name} ((coalesce(existing_id, new_id)))")
             conn.exec_driver_sql(f"ANALYZE {st.name} (existing_id)")  # row count and the join key
 
     def kind_conflicts(self) -> list[tuple[int, str, str]]:
