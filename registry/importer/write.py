@@ -268,17 +268,24 @@ class Staging:
         self._write_chunk(st, first, last)
 
     def _write_chunk(self, st: KindStage, first: int, last: int) -> None:
-        """Match, before-image, update and insert the rows ``first..last`` of one kind (set-based)."""
+        """Match, before-image, update and insert the rows ``first..last`` of one kind (set-based).
+
+        Every statement reaches ``facility`` by index (:data:`INDEX_PROBES`): its statistics are stale
+        while this very import grows it.
+        """
+        with _local_settings(self.conn, INDEX_PROBES):
+            self._write_chunk_rows(st, first, last)
+
+    def _write_chunk_rows(self, st: KindStage, first: int, last: int) -> None:
         conn = self.conn
         params = {"batch": self.batch_id, "kind": st.kind.value, "first": first, "last": last}
         chunk = "r.row_no BETWEEN %(first)s AND %(last)s"
-        with _local_settings(conn, INDEX_PROBES):
-            matched = conn.exec_driver_sql(f"""
-                UPDATE {st.name} r SET existing_id = f.id, existing_kind = f.kind, previous_batch_id = f.batch_id,
-                                       new_id = NULL
-                FROM facility f
-                WHERE {chunk} AND r.external_id IS NOT NULL AND f.source = r.source AND f.external_id = r.external_id
-            """, params).rowcount
+        matched = conn.exec_driver_sql(f"""
+            UPDATE {st.name} r SET existing_id = f.id, existing_kind = f.kind, previous_batch_id = f.batch_id,
+                                   new_id = NULL
+            FROM facility f
+            WHERE {chunk} AND r.external_id IS NOT NULL AND f.source = r.source AND f.external_id = r.external_id
+        """, params).rowcount
         detail = st.model_table
         if matched:
             hexes = ", ".join(f"'{g}', {_sql(spatial.ewkb_hex(_col('k.' + g)))}" for g in st.geometry_fields)
@@ -425,15 +432,19 @@ class Staging:
         """Near-duplicate flags of this batch with the row number of the imported side."""
         out: list[dict[str, Any]] = []
         for st in self.stages.values():
+            # All the batch's flags are joined first (a few rows, by the index on the record ids), then
+            # sorted: with ORDER BY row_no LIMIT on the join itself the planner may walk the million staged
+            # rows in row order and compare each with every flag.
             out += [dict(m) for m in self.conn.exec_driver_sql(f"""
-                SELECT r.row_no, r.name, o.id AS other_id, o.name AS other_name, o.source AS other_source,
-                       o.external_id AS other_external_id, q.row_no AS other_row, rf.distance_m, rf.similarity
-                FROM review_flag rf
-                JOIN {st.ready} r ON coalesce(r.existing_id, r.new_id) = rf.facility_id
-                JOIN facility o ON o.id = rf.other_facility_id
-                LEFT JOIN {st.ready} q ON coalesce(q.existing_id, q.new_id) = o.id
-                WHERE rf.batch_id = %(b)s AND rf.reason = 'near_duplicate'
-                ORDER BY r.row_no LIMIT {int(limit)}""", {"b": batch_id}).mappings()]
+                WITH hit AS MATERIALIZED (
+                    SELECT r.row_no, r.name, o.id AS other_id, o.name AS other_name, o.source AS other_source,
+                           o.external_id AS other_external_id, q.row_no AS other_row, rf.distance_m, rf.similarity
+                    FROM review_flag rf
+                    JOIN {st.ready} r ON coalesce(r.existing_id, r.new_id) = rf.facility_id
+                    JOIN facility o ON o.id = rf.other_facility_id
+                    LEFT JOIN {st.ready} q ON coalesce(q.existing_id, q.new_id) = o.id
+                    WHERE rf.batch_id = %(b)s AND rf.reason = 'near_duplicate')
+                SELECT * FROM hit ORDER BY row_no LIMIT {int(limit)}""", {"b": batch_id}).mappings()]
         return out
 
     def counts(self) -> tuple[int, int]:
