@@ -244,8 +244,8 @@ def _query_error(exc: ql.QueryError) -> None:
     _bad_request(exc.zh, exc.en)
 
 
-def parse_choice(args: Mapping[str, Any] | MultiDict) -> MapChoice:
-    """Basemap and kinds from request arguments; a 400 page names a bad value."""
+def parse_basemap(args: Mapping[str, Any] | MultiDict) -> str:
+    """The ``basemap`` argument (default ``none``); a 400 page names a bad value."""
     basemap = (args.get("basemap") or "none").strip()
     if basemap not in BASEMAP_KEYS:
         _bad_request(f"basemap 无效：{basemap!r}，可选 {', '.join(BASEMAP_KEYS)}",
@@ -253,12 +253,20 @@ def parse_choice(args: Mapping[str, Any] | MultiDict) -> MapChoice:
     if basemap == "tianditu" and not tianditu_key():
         _bad_request("basemap：未配置天地图密钥 (TIANDITU_KEY)，无法使用天地图底图",
                      "basemap: the Tianditu basemap needs TIANDITU_KEY to be configured")
+    return basemap
+
+
+def parse_choice(args: Mapping[str, Any] | MultiDict, *, kinds: bool = True) -> MapChoice:
+    """Basemap and (unless ``kinds=False``) kinds from request arguments; a 400 page names a bad value."""
+    basemap = parse_basemap(args)
+    if not kinds:
+        return MapChoice(basemap, ALL_KINDS)
     raw = args.getlist("kinds") if isinstance(args, MultiDict) else [args.get("kinds") or ""]
     try:
-        kinds = ql.parse_kinds([r for r in raw if r], "kinds")
+        chosen = ql.parse_kinds([r for r in raw if r], "kinds")
     except ql.QueryError as exc:
         _query_error(exc)
-    return MapChoice(basemap, kinds or ALL_KINDS)
+    return MapChoice(basemap, chosen or ALL_KINDS)
 
 
 def _transform(basemap: str) -> Any:
@@ -368,7 +376,7 @@ def popup(facility_id: int) -> Response:
 @bp.get("/map/facility/<int:facility_id>/frame")
 def facility_frame(facility_id: int) -> Response:
     """Mini-map of one facility and its neighbours within :data:`NEIGHBOURS_M`."""
-    choice = parse_choice(request.args)
+    choice = parse_choice(request.args, kinds=False)
     session = get_session()
     version = get_data_version(session)
 
@@ -455,7 +463,7 @@ def run_radius(req: RadiusRequest) -> ql.QueryResult:
 @bp.get("/map/radius/frame")
 def radius_frame() -> Response:
     """The radius map: circle, centre and the facilities found; click to choose a new centre."""
-    choice = parse_choice(request.args)
+    choice = parse_choice(request.args, kinds=False)
     try:
         req = parse_radius(request.args)
     except ql.QueryError as exc:

@@ -468,7 +468,7 @@ RADIUS_CHOICES = (100, 300, 500, 800, 1000, 1500, 3000)
 def radius() -> tuple[str, int] | str:
     """Radius query: a point (typed, or clicked on the map) in WGS-84/GCJ-02/BD-09, a radius and kinds."""
     error, error_parameter, result, req = None, None, None, None
-    choice = mapviews.parse_choice(request.args)
+    choice = mapviews.parse_choice(request.args, kinds=False)
     try:
         req = mapviews.parse_radius(request.args)
         if req is not None:
