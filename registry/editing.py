@@ -8,6 +8,11 @@ text form of :mod:`registry.kinds.values` (HTML forms); an empty value or
 ``None`` means "unknown".  Field names are those of :data:`registry.kinds.COMMON_FIELDS`
 (``external_id``, ``name``, ``address``, ``district``, ``lon``, ``lat``, ``status``)
 and of the facility's kind; anything else is refused.
+
+Every write also re-checks the compliance rules of the facility and of the
+cross-kind neighbours it touches (:func:`registry.compliance_db.recheck`, in the
+same transaction, trigger ``create``/``edit``/``delete``/``restore``), so its
+``compliance_status`` and findings are current when the caller commits.
 """
 
 from __future__ import annotations
@@ -231,6 +236,16 @@ def _guard(district_guard: DistrictGuard | None, district_code: str | None) -> N
                         "district", 403)
 
 
+def recheck_compliance(session: Session, facility: Facility, trigger: str) -> None:
+    """Re-evaluate the compliance rules for ``facility`` (and its neighbours) after a write."""
+    from registry.compliance_db import recheck
+
+    recheck(session, [facility.id], trigger=trigger)
+
+
+_TRIGGER = {"update": "edit", "revert": "edit"}
+
+
 def get_facility(session: Session, facility_id: int, include_deleted: bool = False) -> Facility | None:
     """The facility with ``facility_id`` (soft-deleted ones only when asked)."""
     return session.get(Facility, facility_id, execution_options={INCLUDE_DELETED: include_deleted})
@@ -248,6 +263,7 @@ def create_facility(session: Session, actor: Actor, kind: str, data: Mapping[str
     _locate(session, facility)
     _guard(district_guard, facility.district_code)
     audit.record_change(session, actor, "create", None, facility, comment)
+    recheck_compliance(session, facility, "create")
     return facility
 
 
@@ -264,7 +280,10 @@ def update_facility(session: Session, actor: Actor, facility: Facility, data: Ma
     _check_external_id(session, facility)
     _locate(session, facility)
     _guard(district_guard, facility.district_code)
-    return audit.record_change(session, actor, action, before, facility, comment)
+    event = audit.record_change(session, actor, action, before, facility, comment)
+    if event is not None:
+        recheck_compliance(session, facility, _TRIGGER.get(action, action))
+    return event
 
 
 def delete_facility(session: Session, actor: Actor, facility: Facility, comment: str | None = None,
@@ -278,6 +297,7 @@ def delete_facility(session: Session, actor: Actor, facility: Facility, comment:
     session.flush()
     event = audit.record_change(session, actor, "delete", before, facility, comment)
     assert event is not None
+    recheck_compliance(session, facility, "delete")
     return event
 
 
@@ -292,6 +312,7 @@ def restore_facility(session: Session, actor: Actor, facility: Facility, comment
     session.flush()
     event = audit.record_change(session, actor, "restore", before, facility, comment)
     assert event is not None
+    recheck_compliance(session, facility, "restore")
     return event
 
 
