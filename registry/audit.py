@@ -30,7 +30,7 @@ import datetime as dt
 import getpass
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -321,3 +321,169 @@ def batch_events(session: Session, batch_id: int) -> list[AuditEvent]:
     """
     return list(session.scalars(select(AuditEvent).where(AuditEvent.batch_id == batch_id)
                                 .order_by(AuditEvent.created_at, AuditEvent.id)))
+
+
+# --------------------------------------------------------------------------- imports, set-based
+# An import writes up to millions of rows with set-based SQL (registry.importer); its audit events are
+# written the same way: the snapshot of every facility is built in SQL in the same canonical form as
+# :func:`snapshot` (lon/lat rounded to 1e-7, floats to 1e-9, dates ISO, times HH:MM, point lists
+# "lon,lat;..." with 6 decimals), and ``changes`` is the per-field difference computed in SQL.
+def _points_sql(col: str) -> str:
+    return (f"(SELECT string_agg(round(ST_X(d.geom)::numeric, 6)::text || ',' || round(ST_Y(d.geom)::numeric, 6)::text,"
+            f" ';' ORDER BY d.path) FROM ST_DumpPoints({col}) d)")
+
+
+def _value_sql(col: str, field_type: FieldType | None) -> str:
+    if field_type is FieldType.POINTS:
+        return f"CASE WHEN {col} IS NULL THEN NULL ELSE {_points_sql(col)} END"
+    if field_type is FieldType.FLOAT:
+        return f"round({col}::numeric, 9)"
+    if field_type is FieldType.DATE:
+        return f"to_char({col}, 'YYYY-MM-DD')"
+    if field_type is FieldType.TIME:
+        return f"to_char({col}, 'HH24:MI')"
+    return col
+
+
+def snapshot_sql(kind: str, f: str = "f", k: str = "k") -> str:
+    """SQL ``jsonb`` expression: the :func:`snapshot` of a facility row ``f`` joined to its kind row ``k`` (no ``id``)."""
+    pairs: list[tuple[str, str]] = []
+    for key in COMMON_KEYS:
+        if key == "lon":
+            pairs.append((key, f"round(ST_X({f}.geom)::numeric, 7)"))
+        elif key == "lat":
+            pairs.append((key, f"round(ST_Y({f}.geom)::numeric, 7)"))
+        else:
+            pairs.append((key, f"{f}.{key}"))
+    for field in KIND_SPECS[FacilityKind(kind)].fields:
+        pairs.append((field.name, _value_sql(f"{k}.{field.name}", field.type)))
+    parts = []
+    for start in range(0, len(pairs), 40):  # jsonb_build_object takes at most 100 arguments
+        args = ", ".join(f"'{name}', {expr}" for name, expr in pairs[start:start + 40])
+        parts.append(f"jsonb_build_object({args})")
+    return " || ".join(parts)
+
+
+_DIFF_SQL = """(SELECT coalesce(jsonb_object_agg(a.key, jsonb_build_array(coalesce({before} -> a.key, 'null'::jsonb),
+                                                                       coalesce({after} -> a.key, 'null'::jsonb))),
+                        '{{}}'::jsonb)
+   FROM (SELECT jsonb_object_keys(coalesce({after}, {before})) AS key) a
+   WHERE coalesce({before} -> a.key, 'null'::jsonb) IS DISTINCT FROM coalesce({after} -> a.key, 'null'::jsonb))"""
+
+
+def _actor_params(actor: Actor | User | str, comment: str | None) -> dict[str, Any]:
+    who = _as_actor(actor)
+    return {"actor": who.name, "actor_id": who.user_id, "via": who.via, "addr": who.remote_addr,
+            "comment": (comment or "").strip() or None}
+
+
+_EVENT_COLUMNS = "actor, actor_id, via, remote_addr, action, entity_type, entity_id, facility_id, kind, batch_id, " \
+                 "changes, comment"
+
+
+def _batch_event_sql(conn: Any, params: dict[str, Any], action: str, batch_id: int, kind: str | None,
+                     changes: Mapping[str, tuple[Any, Any]]) -> None:
+    import json
+
+    conn.exec_driver_sql(
+        f"INSERT INTO audit_event ({_EVENT_COLUMNS}) VALUES (%(actor)s, %(actor_id)s, %(via)s, %(addr)s, %(action)s, "
+        "'import_batch', %(b)s, NULL, %(kind)s, %(b)s, %(changes)s::jsonb, %(comment)s)",
+        {**params, "action": action, "b": batch_id, "kind": kind,
+         "changes": json.dumps({k: [json_value(v[0]), json_value(v[1])] for k, v in changes.items()},
+                               ensure_ascii=False)})
+
+
+def record_import(conn: Any, actor: Actor | User | str, batch_id: int, comment: str | None = None) -> int:
+    """Audit a committed import batch: one ``import`` event per facility it created or updated, plus one batch event.
+
+    Call it on the import's connection after the batch is written (same transaction).  Created
+    facilities get ``[null, value]`` for every known field; updated ones ``[before, after]`` for the
+    fields that changed, the *before* values read from the batch's before-images (``import_change``).
+    Returns the number of facility events written.
+    """
+    from registry.models import KIND_MODELS
+
+    params = {**_actor_params(actor, comment), "b": batch_id}
+    written = 0
+    for kind, model in KIND_MODELS.items():
+        table = model.__table__.name
+        after, before = snapshot_sql(kind, "f", "k"), snapshot_sql(kind, "bf", "bk")
+        written += conn.exec_driver_sql(f"""
+            INSERT INTO audit_event ({_EVENT_COLUMNS})
+            SELECT %(actor)s, %(actor_id)s, %(via)s, %(addr)s, 'import', 'facility', s.id, s.id, %(kind)s, %(b)s,
+                   {_DIFF_SQL.format(before="s.before", after="s.after")}, %(comment)s
+            FROM (SELECT f.id, {after} AS after,
+                         CASE WHEN c.facility_id IS NULL THEN NULL ELSE {before} END AS before
+                  FROM facility f JOIN {table} k ON k.id = f.id
+                  LEFT JOIN import_change c ON c.batch_id = %(b)s AND c.facility_id = f.id
+                  CROSS JOIN LATERAL jsonb_populate_record(NULL::facility, c.before_facility) bf
+                  CROSS JOIN LATERAL jsonb_populate_record(NULL::{table}, c.before_detail) bk
+                  WHERE f.batch_id = %(b)s AND f.kind = %(kind)s
+                  ORDER BY f.id) s
+        """, {**params, "kind": kind}).rowcount
+    batch = conn.exec_driver_sql(
+        "SELECT status, source, filename, kind, n_created, n_updated, n_rejected, n_flagged FROM import_batch "
+        "WHERE id = %(b)s", {"b": batch_id}).mappings().first()
+    if batch is not None:
+        _batch_event_sql(conn, params, "import", batch_id, batch["kind"], {k: (None, v) for k, v in batch.items()})
+    return written
+
+
+_PRE_TABLE = "audit_rollback_before"
+
+
+class RollbackAudit:
+    """Audit an import rollback: snapshot the batch's facilities before, write the events after.
+
+    ::
+
+        with audit.RollbackAudit(conn, actor, batch_id) as audited:
+            rollback_batch(conn, batch_id, user)
+        audited.written   # facility events
+
+    Facilities the batch created end as ``[value, null]`` (they are gone), facilities it updated as
+    ``[value written by the import, value restored]``; a batch event records the status change.
+    Nothing is written when the block raises (the caller's savepoint rolls the snapshot table back).
+    """
+
+    def __init__(self, conn: Any, actor: Actor | User | str, batch_id: int, comment: str | None = None) -> None:
+        self.conn, self.batch_id = conn, batch_id
+        self.params = {**_actor_params(actor, comment), "b": batch_id}
+        self.written = 0
+
+    def __enter__(self) -> Self:
+        from registry.models import KIND_MODELS
+
+        conn = self.conn
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_PRE_TABLE}")
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {_PRE_TABLE} (id integer PRIMARY KEY, kind text, snap jsonb) "
+                             "ON COMMIT DROP")
+        for kind, model in KIND_MODELS.items():
+            conn.exec_driver_sql(f"""
+                INSERT INTO {_PRE_TABLE} SELECT f.id, f.kind, {snapshot_sql(kind)}
+                FROM facility f JOIN {model.__table__.name} k ON k.id = f.id
+                WHERE f.batch_id = %(b)s AND f.kind = %(kind)s""", {"b": self.batch_id, "kind": kind})
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            return
+        from registry.models import KIND_MODELS
+
+        conn = self.conn
+        for kind, model in KIND_MODELS.items():
+            self.written += conn.exec_driver_sql(f"""
+                INSERT INTO audit_event ({_EVENT_COLUMNS})
+                SELECT %(actor)s, %(actor_id)s, %(via)s, %(addr)s, 'rollback', 'facility', s.id, s.id, %(kind)s,
+                       %(b)s, {_DIFF_SQL.format(before="s.before", after="s.after")}, %(comment)s
+                FROM (SELECT p.id, p.snap AS before,
+                             CASE WHEN f.id IS NULL THEN NULL ELSE {snapshot_sql(kind)} END AS after
+                      FROM {_PRE_TABLE} p LEFT JOIN facility f ON f.id = p.id
+                      LEFT JOIN {model.__table__.name} k ON k.id = p.id
+                      WHERE p.kind = %(kind)s ORDER BY p.id) s
+            """, {**self.params, "kind": kind}).rowcount
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_PRE_TABLE}")
+        counts = conn.exec_driver_sql(
+            "SELECT kind, n_created, n_updated FROM import_batch WHERE id = %(b)s", {"b": self.batch_id}).first()
+        _batch_event_sql(conn, self.params, "rollback", self.batch_id, counts[0] if counts else None,
+                         {"status": ("committed", "rolled_back"), "n_facilities": (None, self.written)})
