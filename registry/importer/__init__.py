@@ -82,6 +82,8 @@ class ImportOptions:
         Who imports (recorded in the batch).
     filename : str, optional
         Original file name (uploads are stored under a temporary name).
+    actor : registry.audit.Actor, optional
+        Who imports, for the audit trail (default: ``created_by``).
     """
 
     crs: str | Crs
@@ -91,6 +93,7 @@ class ImportOptions:
     created_by: str | None = None
     filename: str | None = None
     chunk_size: int = 50_000
+    actor: Any = None  # registry.audit.Actor for the audit trail (accounts)
 
     def __post_init__(self) -> None:
         self.crs = parse_crs(self.crs)
@@ -207,15 +210,18 @@ def run_import(conn: Connection, path: str | Path, options: ImportOptions,
     return _import(conn, Path(path), options, commit=True, progress=progress)
 
 
-def rollback(conn: Connection, batch_id: int, user: str | None = None) -> dict[str, int]:
-    """Undo a committed batch (see :func:`registry.importer.write.rollback_batch`)."""
+def rollback(conn: Connection, batch_id: int, user: str | None = None, actor: Any = None) -> dict[str, int]:
+    """Undo a committed batch (see :func:`registry.importer.write.rollback_batch`); audited (``actor`` or ``user``)."""
+    from registry.audit import RollbackAudit
+
     with conn.begin_nested():
         # compliance: note the batch's facilities before they are deleted or restored, then re-check them
         # and their neighbours (registry.compliance_db).
         from registry.compliance_db.service import batch_facility_ids, recheck
 
         touched = batch_facility_ids(conn, batch_id)
-        out = rollback_batch(conn, batch_id, user)
+        with RollbackAudit(conn, actor or user or "import", batch_id):  # audit trail (accounts)
+            out = rollback_batch(conn, batch_id, user)
         recheck(conn, touched, trigger="import-rollback")
         return out
 
@@ -277,6 +283,11 @@ def _import(conn: Connection, path: Path, options: ImportOptions, commit: bool,
 
             recheck_batch(conn, batch_id)
             clock.lap("compliance_recheck")
+            # audit trail: one event per facility with before/after per field (registry.audit, accounts)
+            from registry.audit import record_import
+
+            record_import(conn, options.actor or options.created_by or "import", batch_id)
+            clock.lap("audit")
             savepoint.commit()
             result.committed, result.batch_id = True, batch_id
         else:

@@ -49,6 +49,13 @@ def _token_dir(token: str) -> Path:
     return folder
 
 
+def request_actor() -> Any:
+    """The audit actor of this request (registry.auth)."""
+    from registry.auth.identity import request_actor as actor
+
+    return actor()
+
+
 def _who() -> str:
     try:
         from registry.auth.identity import current_user
@@ -72,7 +79,7 @@ def _form_options(form: Any, filename: str) -> ImportOptions:
     if mode not in MODES:
         abort(400, description=f"未知的模式 / unknown mode: {mode!r}")
     return ImportOptions(crs=crs, kind=kind, mode=mode, source=form.get("source") or "import",
-                         created_by=_who(), filename=filename)
+                         created_by=_who(), filename=filename, actor=request_actor())
 
 
 def _kinds_context() -> dict[str, Any]:
@@ -195,7 +202,7 @@ def batch_rollback(batch_id: int) -> Any:
     _batch_or_404(batch_id)
     session = get_session()
     try:
-        done = rollback(session.connection(), batch_id, _who())
+        done = rollback(session.connection(), batch_id, _who(), actor=request_actor())
     except RollbackRefused as exc:
         session.rollback()
         abort(409, description=str(exc))
