@@ -45,6 +45,7 @@ __all__ = [
     "get_data_version",
     "get_map_districts",
     "get_map_facilities",
+    "get_rule_facility_ids",
 ]
 
 FACILITY_COLUMNS = (
@@ -99,6 +100,18 @@ def get_map_districts(
         geometry=list(geoms),
         crs=SRID,
     )
+
+
+def get_rule_facility_ids(session: Session, rule_id: str, verdicts: Sequence[str]) -> list[int]:
+    """Ids of the facilities whose stored finding of ``rule_id`` has one of ``verdicts`` (ascending).
+
+    Facilities the compliance run has not judged yet have no stored finding and
+    are not listed under any verdict (they are not "compliant" either).
+    """
+    from registry.compliance_db.read import select_facility_ids_for_rule
+
+    stmt = select_facility_ids_for_rule(rule_id, list(verdicts)).distinct()
+    return sorted(int(i) for i in session.scalars(stmt))
 
 
 def get_data_version(session: Session) -> str:

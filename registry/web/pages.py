@@ -190,6 +190,8 @@ class ListRequest:
     district: str = ""
     status: str = ""
     compliance: str = ""
+    rule: str = ""  # drill-down from the compliance pages: facilities with ``verdict`` on this rule
+    verdict: str = ""
     attributes: dict[str, str] = field(default_factory=dict)  # a.<field>[.min|.max] -> value
     sort: str = "name"
     page: int = 1
@@ -213,6 +215,7 @@ def parse_list_args(args: MultiDict) -> ListRequest:
     if req.compliance and req.compliance not in COMPLIANCE_CODES:
         raise ql.QueryError(f"compliance 无效：{req.compliance!r}", f"compliance: unknown value {req.compliance!r}",
                             "compliance")
+    req.rule, req.verdict = _parse_rule_args(args)
     req.sort = (args.get("sort") or "name").strip()
     req.page = ql.parse_int(args.get("page") or "1", "page", 1, 1_000_000)
     req.per_page = ql.parse_int(args.get("per_page") or "50", "per_page", 1, max(PAGE_SIZES))
@@ -221,6 +224,35 @@ def parse_list_args(args: MultiDict) -> ListRequest:
         name = next(iter(req.attributes))
         raise ql.QueryError(f"{name}：属性筛选需要先选择设施类型", f"{name}: attribute filters need a kind", name)
     return req
+
+
+def _parse_rule_args(args: MultiDict) -> tuple[str, str]:
+    """``rule`` (a rule ID such as ``SR-2``) and ``verdict`` (pass/fail/unknown/not_applicable/flag)."""
+    from registry.compliance import RULES
+    from registry.compliance_db.read import VERDICTS
+
+    rule = (args.get("rule") or "").strip().upper()
+    verdict = (args.get("verdict") or "").strip()
+    if rule and rule not in RULES:
+        raise ql.QueryError(f"rule 无效：{rule!r}（不是已知的规则编号）", f"rule: unknown rule ID {rule!r}", "rule")
+    if verdict and verdict not in VERDICTS:
+        raise ql.QueryError(f"verdict 无效：{verdict!r}，可选 {', '.join(VERDICTS)}",
+                            f"verdict: unknown value {verdict!r}; choose one of {', '.join(VERDICTS)}", "verdict")
+    if verdict and not rule:
+        raise ql.QueryError("verdict 需要同时给出 rule（规则编号）", "verdict: give the rule it belongs to (rule=)",
+                            "verdict")
+    return rule, verdict
+
+
+def rule_verdicts(req: ListRequest) -> tuple[str, ...]:
+    """Verdicts of ``req.rule`` the list shows: ``verdict=``, else the one ``compliance=`` stands for, else all."""
+    from registry.compliance_db.read import RULE_VERDICT_FOR_STATUS, VERDICTS
+
+    if req.verdict:
+        return (req.verdict,)
+    if req.compliance:
+        return (RULE_VERDICT_FOR_STATUS[req.compliance],)
+    return tuple(VERDICTS)
 
 
 def _attribute_filters(req: ListRequest) -> list[tuple[str, cql2.Expr]]:
@@ -246,8 +278,14 @@ def _text_filter(text: str) -> cql2.Expr:
     return cql2.Or(tuple(cql2.Like(prop, pattern, casei=True) for prop in ("name", "address", "external_id")))
 
 
-def build_list_query(req: ListRequest, *, limit: int | None = None, offset: int | None = None) -> ql.Query:
-    """The query-layer :class:`~registry.query.Query` of a list request."""
+def build_list_query(req: ListRequest, *, limit: int | None = None, offset: int | None = None,
+                     session: Any = None) -> ql.Query:
+    """The query-layer :class:`~registry.query.Query` of a list request.
+
+    With ``req.rule`` the stored findings of that rule choose the facilities
+    (``session`` is needed to read them) and ``compliance`` means the verdict
+    on that rule, not the overall status.
+    """
     data: dict[str, list[str]] = {}
     if req.kind:
         data["kind"] = [req.kind]
@@ -259,7 +297,14 @@ def build_list_query(req: ListRequest, *, limit: int | None = None, offset: int 
     filters = list(q.filters) + _attribute_filters(req)
     if req.text:
         filters.append(("q", _text_filter(req.text)))
-    if req.compliance:
+    ids: tuple[int, ...] = ()
+    if req.rule:
+        from registry.mapdata import get_rule_facility_ids
+
+        ids = tuple(get_rule_facility_ids(session or get_session(), req.rule, rule_verdicts(req)))
+        if not ids:
+            filters.append(("rule", cql2.Const(False)))
+    elif req.compliance:
         if not ql.HAS_COMPLIANCE:
             if req.compliance != "unknown":
                 filters.append(("compliance", cql2.Const(False)))
@@ -268,7 +313,7 @@ def build_list_query(req: ListRequest, *, limit: int | None = None, offset: int 
                                                    cql2.Compare("=", "compliance_status", "unknown")))))
         else:
             filters.append(("compliance", cql2.Compare("=", "compliance_status", req.compliance)))
-    q = replace(q, filters=tuple(filters), sort=_sort(req, q))
+    q = replace(q, filters=tuple(filters), sort=_sort(req, q), ids=ids)
     return replace(q, limit=limit or req.per_page,
                    offset=(req.page - 1) * req.per_page if offset is None else offset)
 
@@ -308,7 +353,7 @@ def facility_list() -> tuple[str, int] | str:
     districts = ql.get_district_names(session)
     try:
         req = parse_list_args(request.args)
-        result = ql.run(session, build_list_query(req))
+        result = ql.run(session, build_list_query(req, session=session))
     except ql.QueryError as exc:
         req = ListRequest(kind=None)
         try:
@@ -331,7 +376,11 @@ def _list_context(req: ListRequest) -> dict[str, Any]:
                 seen.setdefault(c.value, c)
         statuses = list(seen.values())
     key_fields = [spec.field(n) for n in KEY_FIELDS[spec.kind.value]] if spec else []
+    from registry.compliance import RULES
+
     return {
+        "rule": RULES.get(req.rule) if req.rule else None,
+        "rule_verdicts": rule_verdicts(req) if req.rule else (),
         "kinds": [KIND_SPECS[FacilityKind(k)] for k in KIND_ORDER],
         "spec": spec,
         "statuses": statuses,
@@ -362,7 +411,7 @@ def facility_export() -> Response:
 def _all_rows(session: Any, req: ListRequest) -> Iterator[dict[str, Any]]:
     offset = 0
     while offset < EXPORT_LIMIT:
-        result = ql.run(session, build_list_query(req, limit=ql.MAX_LIMIT, offset=offset))
+        result = ql.run(session, build_list_query(req, limit=ql.MAX_LIMIT, offset=offset, session=session))
         yield from result.rows
         if result.next_offset is None:
             return

@@ -55,6 +55,10 @@ def live_server(pg_url: str, sample_loaded: None) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+        server.server_close()
+        from registry.db import engine_for
+
+        engine_for(pg_url).dispose()  # the server's pooled connections (else a ResourceWarning at exit)
 
 
 @pytest.fixture(scope="module")

@@ -219,3 +219,22 @@ def test_coverage_page(visit, artifacts_dir: Path, live_server: str) -> None:  #
     assert markers + paths > 0
     page.screenshot(path=str(artifacts_dir / "coverage.png"), full_page=True)
     log.assert_clean()
+
+
+def test_compliance_dashboard(visit, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    page, log = visit("/compliance")
+    assert page.locator("h1").count() == 1
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=str(artifacts_dir / "compliance.png"), full_page=True)
+    log.assert_clean()
+
+
+def test_rule_drill_down_from_the_rule_catalogue(visit) -> None:  # type: ignore[no-untyped-def]
+    page, log = visit("/rules")
+    link = page.locator("tr#SR-2 a[href*='rule=SR-2']").first
+    with page.expect_navigation():
+        link.click()
+    assert "rule=SR-2" in page.url
+    assert page.locator("#rule-filter .rule-id").inner_text() == "SR-2"
+    assert page.locator("#facility-table tbody tr").count() >= 1
+    log.assert_clean()

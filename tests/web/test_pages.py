@@ -152,6 +152,9 @@ def test_sort_by_attribute_descending(client: FlaskClient, session: Session) -> 
     ("a.seats.min=1", "a.seats.min"),
     ("kind=museum&district=火星区", "district"),
     ("kind=museum&compliance=maybe", "compliance"),
+    ("kind=study_room&rule=XX-99", "rule"),
+    ("kind=study_room&rule=SR-2&verdict=bad", "verdict"),
+    ("kind=study_room&verdict=fail", "verdict"),
 ])
 def test_bad_list_arguments_give_a_400_page_naming_them(client: FlaskClient, query: str, parameter: str) -> None:
     resp = client.get(f"/facilities?{query}")
@@ -173,6 +176,41 @@ def test_csv_export_has_every_filtered_row_and_neutralises_formulas(client: Flas
     n = session.scalar(select(func.count()).select_from(Facility).where(Facility.kind == "elevator"))
     all_rows = client.get("/facilities.csv?kind=elevator&per_page=10&page=3").get_data(as_text=True)
     assert len(all_rows.strip().splitlines()) == n + 1  # every page, not the one on screen
+
+
+def _stored_ids(session: Session, rule: str, verdicts: tuple[str, ...]) -> list[int]:
+    from sqlalchemy import text
+
+    sql = text("SELECT DISTINCT facility_id FROM compliance_finding WHERE rule_id = :r "
+               "AND verdict = ANY(:v) AND subject_type = 'facility' ORDER BY 1")
+    return [int(i) for i in session.scalars(sql, {"r": rule, "v": list(verdicts)})]
+
+
+@pytest.mark.parametrize(("query", "verdicts"), [
+    ("compliance=non_compliant", ("fail",)),   # the compliance pages' drill-down links
+    ("compliance=unknown", ("unknown",)),
+    ("compliance=compliant", ("pass",)),
+    ("verdict=fail", ("fail",)),
+    ("", ("pass", "fail", "unknown", "not_applicable", "flag")),
+])
+def test_rule_drill_down_lists_the_stored_verdicts_of_that_rule(client: FlaskClient, session: Session, query: str,
+                                                                verdicts: tuple[str, ...]) -> None:
+    expected = _stored_ids(session, "SR-2", verdicts)
+    assert expected or query == "compliance=compliant"
+    resp = client.get(f"/facilities?kind=study_room&rule=SR-2&{query}&per_page=200&sort=id")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert [int(i) for i in rows_of(html)] == expected
+    assert 'id="rule-filter"' in html and "SR-2" in html and 'name="rule" value="SR-2"' in html
+    csv_resp = client.get(f"/facilities.csv?kind=study_room&rule=SR-2&{query}&sort=id")
+    rows = list(csv.DictReader(io.StringIO(csv_resp.get_data(as_text=True).lstrip("\ufeff"))))
+    assert [int(r["id"]) for r in rows] == expected
+
+
+def test_rule_drill_down_with_no_stored_finding_lists_nothing(client: FlaskClient, session: Session) -> None:
+    assert not _stored_ids(session, "SR-2", ("flag",))
+    resp = client.get("/facilities?kind=study_room&rule=SR-2&verdict=flag")
+    assert resp.status_code == 200 and rows_of(resp.get_data(as_text=True)) == []
 
 
 # --------------------------------------------------------------------------- detail
