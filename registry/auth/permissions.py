@@ -11,8 +11,10 @@ Everything that decides "may this person do this" reads this module:
   an endpoint is protected even when its author forgot the decorator: an
   unknown *write* endpoint (POST/PUT/PATCH/DELETE) needs :data:`DEFAULT_WRITE_PERMISSION`
   (admin only); an unknown *read* endpoint needs :data:`DEFAULT_READ_PERMISSION`;
-* :func:`check_cli` — the same table for audited CLI writes (``--as USER`` or
-  ``REGISTRY_USER``).
+* :data:`CLI_PERMISSIONS` and :func:`check_cli` — the same permissions for audited
+  CLI writes (``--as USER`` or ``REGISTRY_USER``); every CLI command is either in
+  :data:`CLI_PERMISSIONS`, an operator command (:data:`CLI_OPERATOR_COMMANDS`) or
+  read-only (:data:`CLI_READ_COMMANDS`) — a test walks the click tree.
 
 Refusals: an anonymous HTML request is redirected to ``/login?next=...``; an
 anonymous API request (``/api``, ``/ogc`` or any request carrying a bearer
@@ -332,6 +334,50 @@ def table_conflicts(app: Flask) -> list[str]:
 
 
 # --------------------------------------------------------------------------- CLI
+CLI_PERMISSIONS: dict[str, str] = {
+    # facilities
+    "import": "facility.import",  # a --dry-run writes nothing and needs no --as
+    "rollback": "facility.import",
+    # compliance verdicts and the reference data the rules and analyses read
+    "compliance check": "rules.admin",
+    "reference import": "rules.admin",
+    "reference delete": "rules.admin",
+    "coverage import-layer": "rules.admin",
+    # saved analyses (only with --save; without it these commands only read)
+    "coverage run": "analysis.save",
+    "coverage rerun": "analysis.save",
+    "site-select": "analysis.save",
+    # accounts (registry/commands/users.py): the first admin is created without --as
+    "user add": "user.admin",
+    "user set-role": "user.admin",
+    "user disable": "user.admin",
+    "user enable": "user.admin",
+    "user password": "user.admin",  # one's own password: account.self
+    "user token": "user.admin",  # a token for oneself: account.self
+    # backups (registry/commands/backup.py): a restore into an empty database needs no --as
+    "backup": "system.admin",
+    "restore": "system.admin",
+}
+"""CLI command (as typed after ``registry``) -> the permission its writes need (``--as USER``)."""
+
+CLI_OPERATOR_COMMANDS: frozenset[str] = frozenset({
+    "db init", "db upgrade", "db downgrade", "db start", "db stop", "load-sample", "serve"})
+"""Bootstrapping and operating commands: they run before any account exists (``db init``,
+``load-sample``) or manage the server process; whoever runs them is the operator holding the
+database credentials.  Not audited as a user, not checked against the table."""
+
+CLI_READ_COMMANDS: frozenset[str] = frozenset({
+    "db status", "batches", "export", "template", "compliance export", "compliance rules", "reference list",
+    "coverage layers", "coverage runs", "coverage show", "coverage compare", "coverage export",
+    "query near", "query nearest", "query within", "query polygon", "user list"})
+"""Commands that only read the registry (or write files outside it): open to the operator."""
+
+
+def cli_permission(command: str) -> str:
+    """The permission the CLI write ``command`` needs (``KeyError`` for a command not in :data:`CLI_PERMISSIONS`)."""
+    return CLI_PERMISSIONS[command]
+
+
 class CliPermissionError(click.ClickException):
     """A CLI write refused by the permission table (exit code 2, no traceback)."""
 

@@ -42,6 +42,22 @@ def _session():  # type: ignore[no-untyped-def]
     return session_scope(_ensure_database())
 
 
+def cli_actor(session, command: str, as_user: str | None) -> Actor:  # type: ignore[no-untyped-def]
+    """The audit actor of the CLI write ``command`` after checking it against the permission table.
+
+    ``command`` is a key of :data:`registry.auth.permissions.CLI_PERMISSIONS` (``"import"``,
+    ``"coverage run"`` ...); ``as_user`` is the ``--as`` value (else ``$REGISTRY_USER``).
+
+    Raises
+    ------
+    registry.auth.permissions.CliPermissionError
+        Exit code 2 with a clear message: no user given, unknown or disabled user, role lacking the permission.
+    """
+    from registry.auth.permissions import cli_permission
+
+    return _actor_for(session, cli_permission(command), as_user)
+
+
 def _actor_for(session, permission: str, as_user: str | None) -> Actor:  # type: ignore[no-untyped-def]
     from registry.auth.permissions import check_cli
 
