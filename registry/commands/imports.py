@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from registry.commands.users import AS_OPTION, cli_actor
 from registry.coords import Crs
 from registry.kinds import FacilityKind
 
@@ -41,12 +42,16 @@ def _user(user: str | None) -> str:
               show_default=True, help="Reject the whole file on any bad row, or import the valid rows.")
 @click.option("--source", default="import", show_default=True,
               help="Source of the rows: with the file's id column the key that makes re-imports update.")
-@click.option("--user", help="Who imports (recorded in the batch; default: login name).")
+@AS_OPTION
+@click.option("--user", "user", hidden=True, help="Deprecated spelling of --as.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option("--max-messages", type=int, default=50, show_default=True, help="Row messages printed.")
 def import_cmd(file: Path, kind: str | None, crs: str, dry_run: bool, report_path: Path | None, mode: str,
-               source: str, user: str | None, lang: str, max_messages: int) -> None:
-    """Import a facility file (CSV/TSV in UTF-8 or GBK, or .xlsx) as one batch."""
+               source: str, as_user: str | None, user: str | None, lang: str, max_messages: int) -> None:
+    """Import a facility file (CSV/TSV in UTF-8 or GBK, or .xlsx) as one batch.
+
+    Needs --as USER (or REGISTRY_USER) with permission facility.import; --dry-run writes nothing and needs none.
+    """
     from registry import migrate
     from registry.cli import CliError, _ensure_database
     from registry.db import session_scope
@@ -54,12 +59,14 @@ def import_cmd(file: Path, kind: str | None, crs: str, dry_run: bool, report_pat
 
     if not file.exists():
         raise CliError(f"文件不存在 / file not found: {file}")
-    options = ImportOptions(crs=crs, kind=kind, mode=mode, source=source, created_by=_user(user),
-                            filename=file.name)
     url = _ensure_database()
     migrate.upgrade(url)
     size = file.stat().st_size
     with session_scope(url) as session:
+        actor = None if dry_run else cli_actor(session, "import", as_user or user)
+        options = ImportOptions(crs=crs, kind=kind, mode=mode, source=source,
+                                created_by=actor.name if actor else _user(as_user or user), filename=file.name,
+                                actor=actor)
         conn = session.connection()
         action = preview_import if dry_run else run_import
         if size >= PROGRESS_MIN_BYTES:
@@ -160,20 +167,22 @@ def batches_cmd(limit: int) -> None:
 
 @click.command("rollback")
 @click.argument("batch_id", type=int)
-@click.option("--user", help="Who rolls back (default: login name).")
+@AS_OPTION
+@click.option("--user", "user", hidden=True, help="Deprecated spelling of --as.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def rollback_cmd(batch_id: int, user: str | None, yes: bool) -> None:
-    """Roll back an import batch: delete what it created, restore what it updated."""
+def rollback_cmd(batch_id: int, as_user: str | None, user: str | None, yes: bool) -> None:
+    """Roll back an import batch: delete what it created, restore what it updated (--as USER: facility.import)."""
     from registry.cli import CliError, _ensure_database
     from registry.db import session_scope
     from registry.importer import RollbackRefused, rollback
 
-    if not yes:
-        click.confirm(f"回滚批次 {batch_id}？/ Roll back batch {batch_id}?", abort=True)
     url = _ensure_database()
     try:
         with session_scope(url) as session:
-            done = rollback(session.connection(), batch_id, _user(user))
+            actor = cli_actor(session, "rollback", as_user or user)
+            if not yes:
+                click.confirm(f"回滚批次 {batch_id}？/ Roll back batch {batch_id}?", abort=True)
+            done = rollback(session.connection(), batch_id, actor.name, actor=actor)
     except RollbackRefused as exc:
         raise CliError(str(exc)) from None
     click.echo(f"批次 {batch_id} 已回滚 / batch {batch_id} rolled back: deleted {done['deleted']}, "
