@@ -15,6 +15,8 @@ from pathlib import Path
 
 import click
 
+from registry import audit
+from registry.commands.users import AS_OPTION, cli_actor
 from registry.compliance_db.load import KINDS
 from registry.coords import Crs
 
@@ -42,8 +44,9 @@ def compliance() -> None:
 @compliance.command("check")
 @AS_OF
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(KINDS), help="Only this kind (repeatable).")
-def check_cmd(as_of: dt.date | None, kinds: tuple[str, ...]) -> None:
-    """Re-check every facility (or KIND), the census units and the city; store the verdicts."""
+@AS_OPTION
+def check_cmd(as_of: dt.date | None, kinds: tuple[str, ...], as_user: str | None) -> None:
+    """Re-check every facility (or KIND), the census units and the city; store the verdicts (--as USER: rules.admin)."""
     from registry import migrate
     from registry.cli import _ensure_database
     from registry.compliance_db import run_check
@@ -53,7 +56,11 @@ def check_cmd(as_of: dt.date | None, kinds: tuple[str, ...]) -> None:
     migrate.upgrade(url)
     started = time.perf_counter()
     with session_scope(url) as session:
+        actor = cli_actor(session, "compliance check", as_user)
         report = run_check(session, as_of, list(kinds) or None, trigger="cli")
+        audit.record_event(session, actor, "compliance.check", "compliance_run", report.run_id,
+                           {"n_findings": (None, report.n_findings), "n_changed": (None, report.n_changed)},
+                           comment=f"as of {report.as_of.isoformat()}, {', '.join(report.kinds) or 'all kinds'}")
     elapsed = time.perf_counter() - started
     what = ", ".join(report.kinds) if report.scope == "kinds" else "all kinds"
     click.echo(f"compliance check (run {report.run_id}, {what}) as of {report.as_of.isoformat()}")
@@ -137,8 +144,13 @@ def reference() -> None:
 @click.option("--append", is_flag=True, help="Add to the layer instead of replacing it.")
 @click.option("--synthetic", is_flag=True, help="Flag the points as made up (test data).")
 @click.option("--no-check", is_flag=True, help="Do not re-check the kinds that read the layer.")
-def reference_import(file: Path, layer: str | None, crs: str, append: bool, synthetic: bool, no_check: bool) -> None:
-    """Import FILE (CSV: lon,lat,name[,category]) as a reference layer, then re-check the rules that read it."""
+@AS_OPTION
+def reference_import(file: Path, layer: str | None, crs: str, append: bool, synthetic: bool, no_check: bool,
+                     as_user: str | None) -> None:
+    """Import FILE (CSV: lon,lat,name[,category]) as a reference layer, then re-check the rules that read it.
+
+    Needs --as USER (or REGISTRY_USER) with permission rules.admin.
+    """
     from registry import migrate
     from registry.cli import CliError, _ensure_database
     from registry.compliance_db import recheck_layers
@@ -151,11 +163,15 @@ def reference_import(file: Path, layer: str | None, crs: str, append: bool, synt
     migrate.upgrade(url)
     started = time.perf_counter()
     with session_scope(url) as session:
+        actor = cli_actor(session, "reference import", as_user)
         try:
             result = import_csv(session, file, layer=layer, crs=crs, replace=not append, synthetic=synthetic)
         except ReferenceImportError as exc:
             raise CliError(str(exc)) from None
         report = None if no_check else recheck_layers(session, result.layers, trigger="reference")
+        audit.record_event(session, actor, "reference.import", "reference_layer", None,
+                           {name: (result.replaced.get(name), n) for name, n in sorted(result.counts.items())},
+                           comment=f"{file.name} ({result.crs})")
     for name, n in sorted(result.counts.items()):
         replaced = result.replaced.get(name)
         more = f" (replaced {replaced})" if replaced is not None else ""
@@ -186,8 +202,9 @@ def reference_list() -> None:
 
 @reference.command("delete")
 @click.argument("layers", nargs=-1, required=True)
-def reference_delete(layers: tuple[str, ...]) -> None:
-    """Delete every point of LAYERS, then re-check the rules that read them."""
+@AS_OPTION
+def reference_delete(layers: tuple[str, ...], as_user: str | None) -> None:
+    """Delete every point of LAYERS, then re-check the rules that read them (--as USER: rules.admin)."""
     from registry import migrate
     from registry.cli import CliError, _ensure_database
     from registry.compliance_db import recheck_layers
@@ -197,11 +214,14 @@ def reference_delete(layers: tuple[str, ...]) -> None:
     url = _ensure_database()
     migrate.upgrade(url)
     with session_scope(url) as session:
+        actor = cli_actor(session, "reference delete", as_user)
         try:
             removed = delete_layers(session, layers)
         except ReferenceImportError as exc:
             raise CliError(str(exc)) from None
         recheck_layers(session, list(removed), trigger="reference")
+        audit.record_event(session, actor, "reference.delete", "reference_layer", None,
+                           {name: (n, 0) for name, n in removed.items()})
     for name, n in removed.items():
         click.echo(f"{name}: {n} points deleted")
 
