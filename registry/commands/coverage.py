@@ -5,20 +5,21 @@
     registry coverage run --kind kindergarten --status open                 # 300 m (GB 50180-2018)
     registry coverage run --kind study_room --radius 500,1000 --format json --out sr.json
     registry coverage run --kind museum --layer census_2020                 # MUS-1 by population
-    registry coverage run --kind kindergarten --add 113.65,34.75,300 --remove 12 --save
+    registry coverage run --kind kindergarten --add 113.65,34.75,300 --remove 12 --save --as analyst1
     registry coverage layers
-    registry coverage import-layer worldpop.tif --name worldpop_2020 --year 2020 --source "WorldPop 100 m"
+    registry coverage import-layer worldpop.tif --name worldpop_2020 --year 2020 --source "WorldPop 100 m" --as admin
     registry coverage runs | show ID | compare A B | export ID --format png -o chart.png | rerun ID
-    registry site-select --kind kindergarten --k 20 --candidates grid:250 --solver both --save
+    registry site-select --kind kindergarten --k 20 --candidates grid:250 --solver both --save --as analyst1
+
+Saving (``--save``) and importing a layer change the registry: they need ``--as USER`` (or
+``REGISTRY_USER``) with the permission of :data:`registry.auth.permissions.CLI_PERMISSIONS`.
 
 Errors (bad kind, radius, filter, file...) print one line naming the option and exit with status 2.
 """
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from typing import Any
 
 import click
 
+from registry.commands.users import AS_OPTION, cli_actor
 from registry.coverage.layers import DEFAULT_LAYER, LayerImportError
 from registry.coverage.params import CoverageInputError
 from registry.coverage.runs import RunNotFound
@@ -60,10 +62,6 @@ def _session() -> Iterator[Any]:
             yield session
     except (CoverageInputError, LayerImportError, RunNotFound, ValueError) as exc:
         raise _fail(exc) from None
-
-
-def _who() -> str:
-    return os.environ.get("REGISTRY_USER") or f"{getpass.getuser()} (cli)"
 
 
 class _Progress:
@@ -252,11 +250,13 @@ def coverage() -> None:
 @click.option("--hot-spots", "hot_spots", default=20, show_default=True, type=int, help="Hot-spot cells to report.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--out", default=None, help="Write to this file instead of standard output.")
-@click.option("--save", is_flag=True, help="Save the analysis as a run.")
+@click.option("--save", is_flag=True, help="Save the analysis as a run (needs --as USER: analysis.save).")
 @click.option("--title", default=None, help="Title of the saved run.")
+@AS_OPTION
 def coverage_run(kind: str, layer: str, statuses: tuple[str, ...], wheres: tuple[str, ...], district: str | None,
                  as_of: str | None, radius: str | None, adds: tuple[str, ...], removes: tuple[str, ...],
-                 hot_spots: int, fmt: str, out: str | None, save: bool, title: str | None) -> None:
+                 hot_spots: int, fmt: str, out: str | None, save: bool, title: str | None,
+                 as_user: str | None) -> None:
     """Coverage of one kind per census unit and for the city."""
     from registry.coverage import runs, service
     from registry.coverage.params import coverage_request
@@ -264,6 +264,7 @@ def coverage_run(kind: str, layer: str, statuses: tuple[str, ...], wheres: tuple
 
     progress = _Progress()
     with _session() as session:
+        who = cli_actor(session, "coverage run", as_user).name if save else None
         req = coverage_request({"kind": kind, "radius": radius, "layer": layer, "status": list(statuses) or None,
                                 "where": list(wheres) or None, "district": district, "as_of": as_of,
                                 "hot_spots": str(hot_spots)})
@@ -280,7 +281,7 @@ def coverage_run(kind: str, layer: str, statuses: tuple[str, ...], wheres: tuple
         run_id = None
         if save:
             saved = (runs.save_coverage if scenario.empty else runs.save_whatif)(session, analysis, title=title,
-                                                                                  created_by=_who())
+                                                                                  created_by=who)
             run_id = saved.id
         progress("coverage", 2, 2)
     if fmt == "json":
@@ -346,16 +347,22 @@ def coverage_layers() -> None:
 @click.option("--modelled", is_flag=True, help="The distribution is modelled, not observed.")
 @click.option("--description", default="", help="Free text.")
 @click.option("--replace", is_flag=True, help="Replace a layer of the same name.")
+@AS_OPTION
 def coverage_import_layer(path: str, name: str, year: int, source: str, crs: str, count_column: str | None,
                           lon_column: str | None, lat_column: str | None, wkt_column: str | None,
                           cell_size: float | None, split_m: float | None, band: int, clip: bool, modelled: bool,
-                          description: str, replace: bool) -> None:
-    """Import a population layer: CSV points/cells, GeoPackage/GeoJSON polygons or a GeoTIFF raster."""
+                          description: str, replace: bool, as_user: str | None) -> None:
+    """Import a population layer: CSV points/cells, GeoPackage/GeoJSON polygons or a GeoTIFF raster.
+
+    Needs --as USER (or REGISTRY_USER) with permission rules.admin.
+    """
+    from registry import audit
     from registry.coverage import cache, service
     from registry.coverage.inputs import LayerInfo
     from registry.coverage.layers import read_layer, write_layer
 
     with _session() as session:
+        actor = cli_actor(session, "coverage import-layer", as_user)
         bounds = None
         if clip:
             units = service.load_units(session)
@@ -369,6 +376,9 @@ def coverage_import_layer(path: str, name: str, year: int, source: str, crs: str
                            wkt_column=wkt_column, cell_size_m=cell_size, split_m=split_m, band=band, bounds=bounds)
         click.echo(f"writing {len(layer.cells):,} cells ...", err=True)
         layer_id = write_layer(session, layer, replace_existing=replace)
+        audit.record_event(session, actor, "layer.import", "population_layer", layer_id,
+                           {"name": (None, name.strip()), "cells": (None, len(layer.cells)),
+                            "total": (None, float(layer.total)), "replace": (None, replace)}, comment=str(path))
     cache.GRIDS.clear()
     click.echo(f"layer {name!r} (id {layer_id}): {len(layer.cells):,} {layer.info.geometry_kind}, "
                f"{layer.total:,.0f} residents, CRS {layer.info.crs}, year {year}")
@@ -454,12 +464,14 @@ def coverage_export(run_id: int, fmt: str, table: str | None, chart: str, out: s
 
 @coverage.command("rerun")
 @click.argument("run_id", type=int)
-@click.option("--save", is_flag=True, help="Save the new result as another run.")
-def coverage_rerun(run_id: int, save: bool) -> None:
+@click.option("--save", is_flag=True, help="Save the new result as another run (needs --as USER: analysis.save).")
+@AS_OPTION
+def coverage_rerun(run_id: int, save: bool, as_user: str | None) -> None:
     """Run a saved analysis again with today's data (same parameters)."""
     from registry.coverage import runs
 
     with _session() as session:
+        who = cli_actor(session, "coverage rerun", as_user).name if save else None
         run = runs.get_run(session, run_id)
         analysis = runs.rerun(session, run)
         kind = run.analysis
@@ -467,7 +479,7 @@ def coverage_rerun(run_id: int, save: bool) -> None:
         if save:
             saver = {"coverage": runs.save_coverage, "whatif": runs.save_whatif,
                      "site_selection": runs.save_site_selection}[kind]
-            new_id = saver(session, analysis, title=f"rerun of #{run_id}", created_by=_who()).id
+            new_id = saver(session, analysis, title=f"rerun of #{run_id}", created_by=who).id
     d = analysis.to_dict()
     click.echo(site_text(d) if kind == "site_selection" else coverage_text(d["after"], d["delta"])
                if kind == "whatif" else coverage_text(d))
@@ -489,19 +501,21 @@ def coverage_rerun(run_id: int, save: bool) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "geojson"]), default="table",
               show_default=True)
 @click.option("--out", default=None, help="Write to this file instead of standard output.")
-@click.option("--save", is_flag=True, help="Save the analysis as a run.")
+@click.option("--save", is_flag=True, help="Save the analysis as a run (needs --as USER: analysis.save).")
 @click.option("--title", default=None)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@AS_OPTION
 def site_select(kind: str, layer: str, statuses: tuple[str, ...], wheres: tuple[str, ...], district: str | None,
                 as_of: str | None, radius: str | None, k: int, candidates: str, candidates_crs: str, solver: str,
                 capacity: float | None, time_limit: float, fmt: str, out: str | None, save: bool, title: str | None,
-                quiet: bool) -> None:
+                quiet: bool, as_user: str | None) -> None:
     """Choose K new sites that cover the most residents left outside the radius (MCLP)."""
     from registry.coverage import runs, service
     from registry.coverage.params import site_request
 
     progress = _Progress(enabled=not quiet)
     with _session() as session:
+        who = cli_actor(session, "site-select", as_user).name if save else None
         cand = _candidates_option(candidates, candidates_crs)
         req = site_request({"kind": kind, "radius": radius, "k": str(k), "layer": layer,
                             "status": list(statuses) or None, "where": list(wheres) or None, "district": district,
@@ -509,7 +523,7 @@ def site_select(kind: str, layer: str, statuses: tuple[str, ...], wheres: tuple[
                             "capacity": None if capacity is None else str(capacity), "time_limit": str(time_limit)})
         analysis = service.get_site_selection(session, req, progress=progress)
         progress.close()
-        run_id = runs.save_site_selection(session, analysis, title=title, created_by=_who()).id if save else None
+        run_id = runs.save_site_selection(session, analysis, title=title, created_by=who).id if save else None
     res = analysis.to_dict() | ({"run_id": run_id} if run_id else {})
     if fmt == "json":
         _write(json.dumps(res, ensure_ascii=False, indent=1), out)
