@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from registry.cli import main
 from registry.compliance_db import recheck, recheck_layers
 from registry.coords import to_wgs84
+from registry.models import User
 from registry.reference_layers import (
     ReferenceImportError,
     get_layer_counts,
@@ -139,9 +140,10 @@ def test_cli_reference_import_and_compliance_check(scratch_database, tmp_path: P
     with Session(engine) as session:
         make(session, "parking_lot", SPOT, "命令行泊位", **CLEAN_BERTH)
         make(session, "study_room", offset(SPOT, east_m=500), "命令行书房", status="open", seats=12)
+        session.add(User(username="rules-admin", role="admin", password_hash="x", is_active=True, session_version=0))
         session.commit()
     engine.dispose()
-    env = {"DATABASE_URL": url}
+    env = {"DATABASE_URL": url, "REGISTRY_USER": "rules-admin"}  # CLI writes need an account holding rules.admin
     stop = offset(SPOT, east_m=20)
     path = tmp_path / "stops.csv"
     path.write_text(f"lon,lat,name\n{stop[0]!r},{stop[1]!r},命令行公交站\n", encoding="utf-8")
