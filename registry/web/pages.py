@@ -444,14 +444,15 @@ def facility_detail(facility_id: int) -> str:
     if row is None:
         abort(404, description=_("There is no facility with id %(id)s (it may have been deleted).", id=facility_id))
     spec = KIND_SPECS[FacilityKind(row["kind"])]
-    findings = facility_findings(row)
+    compliance = facility_compliance(session, facility_id, row)
     return render_template(
         "facilities/detail.html",
         row=row,
         spec=spec,
         common_fields=[f for f in COMMON_FIELDS if f.name not in ("lon", "lat", "name")],
-        findings=findings,
-        counts=_verdict_counts(findings),
+        findings=compliance["findings"],
+        counts=compliance["counts"],
+        compliance=compliance,
         history=_recent_history(session, facility_id),
         edit_fields=_edit_fields(session, facility_id),
         map_url=url_for("mapviews.facility_frame", facility_id=facility_id),
@@ -472,12 +473,28 @@ def facility_findings(row: Mapping[str, Any], as_of: dt.date | None = None) -> l
     return evaluate_facility(facility_row_for_rules(row), as_of)
 
 
-def _verdict_counts(findings: Sequence[Any]) -> dict[str, int]:
+def facility_compliance(session: Any, facility_id: int, row: Mapping[str, Any]) -> dict[str, Any]:
+    """Status and findings (dicts with ``rule_id``, ``verdict``, messages, ``citation``) of one facility.
+
+    The findings stored by the last compliance run; a facility never checked is
+    evaluated now, with its neighbours from PostGIS
+    (:func:`registry.compliance_db.read.get_facility_compliance`).  Without the
+    compliance tables the rules are evaluated on the record alone (spatial
+    parts unknown).
+    """
+    try:
+        from registry.compliance_db.read import get_facility_compliance
+    except ImportError:  # pragma: no cover - compliance store not installed
+        get_facility_compliance = None
+    result = get_facility_compliance(session, facility_id) if get_facility_compliance else None
+    if result is not None:
+        return result
+    findings = [f.to_dict() for f in facility_findings(row)]
     counts: dict[str, int] = {}
     for f in findings:
-        key = getattr(f.verdict, "value", str(f.verdict))
-        counts[key] = counts.get(key, 0) + 1
-    return counts
+        counts[f["verdict"]] = counts.get(f["verdict"], 0) + 1
+    return {"status": row.get("compliance_status") or "unknown", "stored": False, "as_of": None,
+            "checked_at": None, "counts": counts, "findings": findings}
 
 
 def _recent_history(session: Any, facility_id: int, n: int = 5) -> list[Any] | None:

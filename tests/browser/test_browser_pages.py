@@ -94,6 +94,11 @@ def test_xss_name_is_text_in_map_popup(visit, xss_facility: int, artifacts_dir: 
     }}""")
     assert found, "no marker for the XSS facility on the map"
     page.wait_for_function("() => window.__xss && window.__xss._icon", timeout=10_000)
+    page.evaluate("() => window.__xss.openTooltip()")
+    tooltip = page.locator(".leaflet-tooltip")
+    assert tooltip.count() == 1 and XSS in tooltip.inner_text()
+    assert page.locator(".leaflet-tooltip img").count() == 0
+    page.evaluate("() => window.__xss.closeTooltip()")
     page.evaluate("() => window.__xss.openPopup()")
     opened = page.locator(".leaflet-popup-content").count() == 1
     assert opened

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from html import unescape
 
 import pytest
 from flask.testing import FlaskClient
@@ -313,3 +314,16 @@ def test_radius_csv_export(client: FlaskClient, session: Session) -> None:
     assert resp.status_code == 200 and [r["name"] for r in rows] == ["'=1+1"]
     assert float(rows[0]["distance_m"]) < 1
     assert client.get("/radius.csv").status_code == 400
+
+
+def test_detail_shows_the_stored_findings_of_the_compliance_run(client: FlaskClient, session: Session) -> None:
+    from sqlalchemy import text
+
+    fid, message = session.execute(text(
+        "SELECT facility_id, message_zh FROM compliance_finding WHERE rule_id = 'SR-2' AND verdict = 'fail' "
+        "ORDER BY facility_id LIMIT 1")).one()
+    html = client.get(f"/facilities/{fid}").get_data(as_text=True)
+    row = re.search(r'<tr class="verdict-row-fail" data-rule="SR-2">.*?</tr>', html, re.DOTALL)
+    assert row, "the stored SR-2 failure is not on the page"
+    assert message in unescape(row.group(0)) and "郑政文〔2019〕92号" in unescape(row.group(0))
+    assert "最近一次合规检查的结果" in html
