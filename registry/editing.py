@@ -349,3 +349,34 @@ def district_guard_for(user: User | None) -> DistrictGuard | None:
     if user is None or user.role == "admin" or not user.district_code:
         return None
     return lambda code: can_edit_district(user, code)
+
+
+def district_limit_of(user: User | None) -> str | None:
+    """The district a user's writes are limited to (``None``: anywhere; admins are never limited)."""
+    if user is None or user.role == "admin" or not user.district_code:
+        return None
+    return user.district_code
+
+
+def batch_outside_district(conn: Any, batch_id: int, district_code: str) -> int:
+    """How many facilities an import batch wrote (or, for updates, took over) outside ``district_code``.
+
+    Counts the batch's facilities whose district is not ``district_code`` now, and
+    those it updated whose district *before* the import was another one — a clerk
+    limited to one district may neither import into nor pull records out of others.
+    """
+    from sqlalchemy import text
+
+    return int(conn.execute(text("""
+        SELECT (SELECT count(*) FROM facility WHERE batch_id = :b AND district_code IS DISTINCT FROM :d)
+             + (SELECT count(*) FROM import_change WHERE batch_id = :b
+                 AND (before_facility ->> 'district_code') IS DISTINCT FROM :d)"""),
+        {"b": batch_id, "d": district_code}).scalar_one())
+
+
+def district_refusal(n: int, district_code: str) -> tuple[str, str]:
+    """The (zh, en) message refusing a batch with ``n`` facilities outside the user's district."""
+    zh = f"您只能导入或回滚本区县（{district_code}）的设施，本批次有 {n} 条记录在其他区县或未定位。"
+    en = (f"you may only import or roll back facilities of your district {district_code}: "
+          f"{n} record(s) of this batch are in another district or none")
+    return zh, en

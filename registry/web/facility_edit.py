@@ -255,7 +255,7 @@ def new() -> str | BaseResponse | tuple[str, int]:
         for f in fields:
             f["value"] = request.form.get(f["spec"].name, f["value"])
     return render_template("facilities/edit.html", kind_spec=KIND_SPECS[FacilityKind(kind)], facility=None,
-                           fields=fields, error=error), 400 if error else 200
+                           fields=fields, error=error), error.status if error else 200
 
 
 @bp.route("/facilities/<int:facility_id>/edit", methods=["GET", "POST"])
@@ -281,7 +281,7 @@ def edit(facility_id: int) -> str | BaseResponse | tuple[str, int]:
         for f in fields:
             f["value"] = request.form.get(f["spec"].name, f["value"])
     return render_template("facilities/edit.html", kind_spec=KIND_SPECS[FacilityKind(fac.kind)], facility=fac,
-                           fields=fields, error=error), 400 if error else 200
+                           fields=fields, error=error), error.status if error else 200
 
 
 def _page_action(facility_id: int, include_deleted: bool, action: Any, done: str) -> BaseResponse:

@@ -118,3 +118,26 @@ def test_blocked_and_dry_run_imports_leave_no_event(connection: Connection, tmp_
     blocked = run_import(connection, _write(tmp_path, ROOMS + "A9,坏,,,abc,34.7,开放,-3,0,,,\n", "x.csv"), opts)
     assert blocked.blocked
     assert connection.execute(text("SELECT count(*) FROM audit_event")).scalar_one() == before
+
+
+def test_a_district_limited_clerk_imports_and_rolls_back_only_in_the_district(connection: Connection,
+                                                                              tmp_path: Path) -> None:
+    from registry.importer import RollbackRefused
+
+    before = connection.execute(text("SELECT count(*) FROM facility")).scalar_one()
+    events = connection.execute(text("SELECT count(*) FROM audit_event")).scalar_one()
+    opts = {"crs": "wgs84", "kind": "study_room", "source": "audit-test", "actor": CLERK}
+    mixed = run_import(connection, _write(tmp_path, ROOMS, "mixed.csv"),  # A1 in 金水区, A2 in 二七区
+                       ImportOptions(district_limit="410105", **opts))
+    assert not mixed.committed and mixed.exit_code == 2
+    [issue] = [i for i in mixed.issues.all() if i.code == "district_limit"]
+    assert "410105" in issue.en and "1 record" in issue.en
+    assert connection.execute(text("SELECT count(*) FROM facility")).scalar_one() == before
+    assert connection.execute(text("SELECT count(*) FROM audit_event")).scalar_one() == events
+
+    jinshui_only = HEAD + ROOMS.splitlines(keepends=True)[1]
+    ok = run_import(connection, _write(tmp_path, jinshui_only, "ok.csv"), ImportOptions(district_limit="410105", **opts))
+    assert ok.committed, ok.issues.all()
+    with pytest.raises(RollbackRefused, match="410103"):
+        rollback(connection, ok.batch_id, "clerk-erqi", district_limit="410103")
+    assert rollback(connection, ok.batch_id, "clerk-jinshui", district_limit="410105")["deleted"] == 1
