@@ -12,8 +12,10 @@ from pathlib import Path
 
 import click
 
-from registry.commands.users import AS_OPTION, cli_actor
+from registry.audit import Actor
+from registry.commands.users import AS_OPTION, cli_user
 from registry.coords import Crs
+from registry.editing import district_limit_of
 from registry.kinds import FacilityKind
 
 KINDS = [k.value for k in FacilityKind]
@@ -63,10 +65,11 @@ def import_cmd(file: Path, kind: str | None, crs: str, dry_run: bool, report_pat
     migrate.upgrade(url)
     size = file.stat().st_size
     with session_scope(url) as session:
-        actor = None if dry_run else cli_actor(session, "import", as_user or user)
+        account = None if dry_run else cli_user(session, "import", as_user or user)
+        actor = None if account is None else Actor.of(account, "cli")
         options = ImportOptions(crs=crs, kind=kind, mode=mode, source=source,
                                 created_by=actor.name if actor else _user(as_user or user), filename=file.name,
-                                actor=actor)
+                                actor=actor, district_limit=district_limit_of(account))
         conn = session.connection()
         action = preview_import if dry_run else run_import
         if size >= PROGRESS_MIN_BYTES:
@@ -179,10 +182,12 @@ def rollback_cmd(batch_id: int, as_user: str | None, user: str | None, yes: bool
     url = _ensure_database()
     try:
         with session_scope(url) as session:
-            actor = cli_actor(session, "rollback", as_user or user)
+            account = cli_user(session, "rollback", as_user or user)
+            actor = Actor.of(account, "cli")
             if not yes:
                 click.confirm(f"回滚批次 {batch_id}？/ Roll back batch {batch_id}?", abort=True)
-            done = rollback(session.connection(), batch_id, actor.name, actor=actor)
+            done = rollback(session.connection(), batch_id, actor.name, actor=actor,
+                            district_limit=district_limit_of(account))
     except RollbackRefused as exc:
         raise CliError(str(exc)) from None
     click.echo(f"批次 {batch_id} 已回滚 / batch {batch_id} rolled back: deleted {done['deleted']}, "

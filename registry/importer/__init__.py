@@ -84,6 +84,8 @@ class ImportOptions:
         Original file name (uploads are stored under a temporary name).
     actor : registry.audit.Actor, optional
         Who imports, for the audit trail (default: ``created_by``).
+    district_limit : str, optional
+        Adcode the importing clerk is limited to: a batch writing any facility elsewhere is refused.
     """
 
     crs: str | Crs
@@ -94,6 +96,7 @@ class ImportOptions:
     filename: str | None = None
     chunk_size: int = 50_000
     actor: Any = None  # registry.audit.Actor for the audit trail (accounts)
+    district_limit: str | None = None  # a clerk limited to one district imports only there (accounts)
 
     def __post_init__(self) -> None:
         self.crs = parse_crs(self.crs)
@@ -210,10 +213,20 @@ def run_import(conn: Connection, path: str | Path, options: ImportOptions,
     return _import(conn, Path(path), options, commit=True, progress=progress)
 
 
-def rollback(conn: Connection, batch_id: int, user: str | None = None, actor: Any = None) -> dict[str, int]:
-    """Undo a committed batch (see :func:`registry.importer.write.rollback_batch`); audited (``actor`` or ``user``)."""
+def rollback(conn: Connection, batch_id: int, user: str | None = None, actor: Any = None,
+             district_limit: str | None = None) -> dict[str, int]:
+    """Undo a committed batch (see :func:`registry.importer.write.rollback_batch`); audited (``actor`` or ``user``).
+
+    ``district_limit``: the adcode a clerk is limited to; a batch that touched another district is refused.
+    """
     from registry.audit import RollbackAudit
 
+    if district_limit:
+        from registry.editing import batch_outside_district, district_refusal
+
+        outside = batch_outside_district(conn, batch_id, district_limit)
+        if outside:
+            raise RollbackRefused(" / ".join(district_refusal(outside, district_limit)))
     with conn.begin_nested():
         # compliance: note the batch's facilities before they are deleted or restored, then re-check them
         # and their neighbours (registry.compliance_db).
@@ -276,6 +289,13 @@ def _import(conn: Connection, path: Path, options: ImportOptions, commit: bool,
             _finish_batch(conn, batch_id, result)
             staging.close()
             clock.lap("finish")
+            if options.district_limit:  # accounts: a district-limited clerk (registry.editing)
+                from registry.editing import batch_outside_district, district_refusal
+
+                outside = batch_outside_district(conn, batch_id, options.district_limit)
+                if outside:
+                    result.n_created = result.n_updated = 0
+                    raise FileProblem("district_limit", *district_refusal(outside, options.district_limit))
         if commit:
             # compliance: re-evaluate the batch's facilities and the cross-kind neighbours they touch
             # (berths/elevators near a moved kindergarten), in this savepoint (registry.compliance_db).

@@ -56,6 +56,14 @@ def request_actor() -> Any:
     return actor()
 
 
+def _district_limit() -> str | None:
+    """The district a limited clerk may import into (registry.auth; ``None``: anywhere)."""
+    from registry.auth.identity import current_user
+    from registry.editing import district_limit_of
+
+    return district_limit_of(current_user())
+
+
 def _who() -> str:
     try:
         from registry.auth.identity import current_user
@@ -79,7 +87,8 @@ def _form_options(form: Any, filename: str) -> ImportOptions:
     if mode not in MODES:
         abort(400, description=f"未知的模式 / unknown mode: {mode!r}")
     return ImportOptions(crs=crs, kind=kind, mode=mode, source=form.get("source") or "import",
-                         created_by=_who(), filename=filename, actor=request_actor())
+                         created_by=_who(), filename=filename, actor=request_actor(),
+                         district_limit=_district_limit())
 
 
 def _kinds_context() -> dict[str, Any]:
@@ -201,8 +210,16 @@ def batch_rollback(batch_id: int) -> Any:
     """Undo a batch (deletes what it created, restores the before-images of what it updated)."""
     _batch_or_404(batch_id)
     session = get_session()
+    limit = _district_limit()
+    if limit:  # accounts: a clerk limited to one district rolls back only batches inside it
+        from registry.editing import batch_outside_district, district_refusal
+
+        outside = batch_outside_district(session.connection(), batch_id, limit)
+        if outside:
+            abort(403, description=" / ".join(district_refusal(outside, limit)))
     try:
-        done = rollback(session.connection(), batch_id, _who(), actor=request_actor())
+        done = rollback(session.connection(), batch_id, _who(), actor=request_actor(),
+                        district_limit=_district_limit())
     except RollbackRefused as exc:
         session.rollback()
         abort(409, description=str(exc))
