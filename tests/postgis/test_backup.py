@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from registry import audit, backup, editing
 from registry.audit import Actor
 from registry.auth import accounts, tokens
+from registry.importer import ImportOptions, run_import
 from registry.models import AuditEvent, District, Facility, ImportBatch, User
 
 pytestmark = pytest.mark.postgis
@@ -19,7 +20,10 @@ pytestmark = pytest.mark.postgis
 SQUARE = "SRID=4326;MULTIPOLYGON(((113.5 34.6,113.8 34.6,113.8 34.9,113.5 34.9,113.5 34.6)))"
 
 
-def _populate(url: str) -> None:
+ROOMS = "编号,名称,经度,纬度,状态,座位数\nB1,备份书房一,113.66,34.77,开放,20\nB2,备份书房二,113.661,34.771,开放,12\n"
+
+
+def _populate(url: str, tmp_dir: Path) -> None:
     """A small registry: a district, one facility of every kind, a batch, users, tokens, audit events."""
     engine = create_engine(url)
     with Session(engine) as session:
@@ -51,6 +55,13 @@ def _populate(url: str) -> None:
         ]
         editing.update_facility(session, who, made[0], {"annual_visitors": 2_100_000}, "new count")
         editing.delete_facility(session, who, made[4], "closed")
+        # a real import and a re-import that updates one row: batches, before-images, reports, audit events
+        for name, body in (("rooms1.csv", ROOMS), ("rooms2.csv", ROOMS.replace(",20\n", ",35\n"))):
+            path = tmp_dir / name
+            path.write_text(body, encoding="utf-8")
+            done = run_import(session.connection(), path, ImportOptions(crs="wgs84", kind="study_room",
+                                                                        source="backup-test", actor=who))
+            assert done.committed, done.issues.all()
         session.commit()
     engine.dispose()
 
@@ -74,7 +85,7 @@ def _table_digests(url: str) -> dict[str, tuple[int, str]]:
 
 def test_backup_restored_into_an_empty_database_reproduces_every_row(scratch_database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     source = scratch_database()
-    _populate(source)
+    _populate(source, tmp_path)
     dump = tmp_path / "registry.dump"
     info = backup.backup(source, dump)
     assert dump.stat().st_size > 0 and not (tmp_path / "registry.dump.partial").exists()
@@ -85,12 +96,18 @@ def test_backup_restored_into_an_empty_database_reproduces_every_row(scratch_dat
     before, after = _table_digests(source), _table_digests(target)
     assert set(before) == set(after)
     assert before == after
-    assert before["facility"][0] == 5 and before["audit_event"][0] >= 8 and before["import_batch"][0] == 1
+    assert before["facility"][0] == 7 and before["audit_event"][0] >= 14 and before["import_batch"][0] == 3
+    assert before["import_change"][0] == 2 and before["compliance_finding"][0] > 0
+    for table in ("museum", "study_room", "kindergarten", "elevator", "parking_lot", "app_user", "api_token"):
+        assert before[table][0] >= 1, table
 
     # the restored copy is a working registry: soft deletes, history and accounts came along
     engine = create_engine(target)
     with Session(engine) as session:
-        assert session.scalar(select(func.count()).select_from(Facility)) == 4  # one is soft-deleted
+        assert session.scalar(select(func.count()).select_from(Facility)) == 6  # one is soft-deleted
+        room = session.scalar(select(Facility.id).where(Facility.name == "备份书房一"))
+        assert [(e.action, e.changes.get("seats")) for e in audit.facility_history(session, room)] == [
+            ("import", [None, 20]), ("import", [20, 35])]
         history = audit.facility_history(session, session.scalar(select(Facility.id).where(
             Facility.name == "河南博物院")))
         assert [e.action for e in history] == ["create", "update"]
@@ -101,7 +118,7 @@ def test_backup_restored_into_an_empty_database_reproduces_every_row(scratch_dat
 
 def test_restore_over_a_changed_database_brings_it_back(scratch_database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     url = scratch_database()
-    _populate(url)
+    _populate(url, tmp_path)
     dump = tmp_path / "before.dump"
     backup.backup(url, dump)
     expected = _table_digests(url)
@@ -131,7 +148,7 @@ def test_cli_backup_and_restore_need_an_admin_and_are_audited(scratch_database, 
     from registry.cli import main
 
     source = scratch_database()
-    _populate(source)
+    _populate(source, tmp_path)
     monkeypatch.delenv("REGISTRY_USER", raising=False)
     monkeypatch.setenv("DATABASE_URL", source)
     runner = CliRunner()
@@ -153,7 +170,7 @@ def test_cli_backup_and_restore_need_an_admin_and_are_audited(scratch_database, 
     engine = create_engine(target)
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Facility)
-                              .execution_options(include_deleted=True)) == 5
+                              .execution_options(include_deleted=True)) == 7
         last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
         assert last is not None and last.action == "db.restore"
         assert session.scalar(select(func.count()).select_from(AuditEvent)
