@@ -233,6 +233,12 @@ def _open_csv(path: Path, filename: str, size: int) -> TableFile:
 
 
 def _csv_problem(exc: csv.Error, row: int) -> FileProblem:
+    if "field larger than field limit" in str(exc):
+        mib = FIELD_SIZE_LIMIT // (1024 * 1024)
+        return FileProblem("field_too_large",
+                           f"第 {row} 行有一个超过 {mib} MB 的单元格，文件无法读取（是否有未闭合的引号，把后面的行都并进了一个单元格？）。",
+                           f"Row {row} holds a cell larger than {mib} MB; the file cannot be read (an unclosed quote "
+                           "that swallowed the following rows?).")
     return FileProblem("csv", f"第 {row} 行附近的 CSV 格式无法读取：{exc}（例如超过 10 MB 的单元格或未闭合的引号）。",
                        f"Cannot read the CSV near row {row}: {exc} (e.g. a cell over 10 MB or an unclosed quote).")
 

@@ -366,6 +366,8 @@ def _validate_kind(chunk: RawChunk, plan: ImportPlan, kind: FacilityKind, idx: n
         col = cols.common.get(name)
         values = parsed(col, name)
         common["declared_district" if name == "district" else name] = values
+        if col is not None and name in ("external_id", "name", "address"):
+            warnings.extend(formula_warnings(values, col, rows))
     for local in np.flatnonzero(pd.isna(pd.Series(common["name"], dtype=object)).to_numpy()):
         header = cols.common["name"].header if "name" in cols.common else "名称 name"
         fail(local, row_issue(int(rows[local]), "required", f"「{header}」不能为空。", f"'{header}' is required.",
@@ -414,8 +416,44 @@ def _validate_kind(chunk: RawChunk, plan: ImportPlan, kind: FacilityKind, idx: n
         values = parsed(col, name)
         if col.field.type is FieldType.POINTS:
             values = _points_to_wgs84(values, col, plan.crs, kind, rows, fail)
+        elif col.field.type is FieldType.STR:
+            warnings.extend(formula_warnings(values, col, rows))
         fields[name] = values
     return KindRows(kind=kind, row_numbers=rows, common=common, lon=coords.lon, lat=coords.lat, fields=fields)
+
+
+FORMULA_START = frozenset("=+-@")
+"""First characters that make a spreadsheet run a cell as a formula (formula/CSV injection)."""
+
+
+def formula_warnings(values: np.ndarray, col: FieldColumn, rows: np.ndarray) -> list[Issue]:
+    """Warnings for text cells a spreadsheet would run as a formula (``=…``, ``+…``, ``-…``, ``@…``).
+
+    The value is kept as plain text (the database never evaluates it); every CSV/Excel file the registry
+    hands back (error reports, exports) prefixes such cells with ``'``.  Signed numbers and a lone ``-``
+    (a common "none" placeholder) are not warned about.
+    """
+    out: list[Issue] = []
+    for local, value in enumerate(values.tolist()):
+        if value and len(value) > 1 and value[0] in FORMULA_START and not _signed_number(value):
+            row, shown = int(rows[local]), shorten(value)
+            out.append(Issue(
+                WARNING, "formula",
+                zh=f"第 {row} 行「{col.header}」列的值「{shown}」以 {value[0]} 开头，像电子表格公式："
+                   "已按纯文本保存（不会被执行），导出和错误报告中会加 ' 前缀。",
+                en=f"Row {row}, column '{col.header}' ({col.field.en}): '{shown}' starts with {value[0]} like a "
+                   "spreadsheet formula; it is stored as plain text (never run) and prefixed with ' in exports "
+                   "and error reports.",
+                row=row, column=col.header, value=value))
+    return out
+
+
+def _signed_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _cell_problem(row: int, col: FieldColumn, raw: str, problem: ValueProblem) -> Issue:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     Column,
@@ -212,6 +213,14 @@ class Staging:
     _writer: ChunkWriter | None = None
     _sequence: str | None = None
     _pid: int | None = None
+    _source_existed: dict[str, bool] = field(default_factory=dict)
+    """Whether a source had records before this import (asked once per source, before its first chunk is
+    written): rows of a source that had none cannot match an existing record, so their chunks skip the probe."""
+    _tally: dict[str, int] = field(default_factory=lambda: {"declared": 0, "mismatched": 0, "outside": 0})
+    """Per-row facts counted in the client while streaming (rows with a recognised declared district, of
+    which not in it, rows outside every district), so no pass over the staged rows is needed for them."""
+    _conflicts_removed: bool = False
+    _matched: int = 0
 
     def _stage(self, kind: FacilityKind) -> KindStage:
         """The kind's stage (its table is created by the writer thread, before the kind's first chunk)."""
@@ -238,12 +247,21 @@ class Staging:
         columns += [rows.fields.get(name, np.full(len(rows), None, dtype=object)) for name in st.field_names]
         columns += [self._locator.districts(rows.lon, rows.lat),
                     self._locator.zones_declared(rows.lon, rows.lat, np.asarray(c["declared_code"], dtype=object))]
+        self._count(np.asarray(c["declared_code"], dtype=object), columns[-2], columns[-1])
         data = copy_text(columns)
         first, last = int(rows.row_numbers.min()), int(rows.row_numbers.max())
-        self._writer.submit(lambda: self._load_chunk(st, data, first, last))
+        sources = sorted({str(x) for x in pd.unique(np.asarray(c["source"], dtype=object))})
+        self._writer.submit(lambda: self._load_chunk(st, data, first, last, sources))
         st.rows += len(rows)
         top = float(np.nanmax(np.abs(rows.lat)))
         st.max_abs_lat = top if st.max_abs_lat is None else max(st.max_abs_lat, top)
+
+    def _count(self, declared: np.ndarray, district: np.ndarray, zone: np.ndarray) -> None:
+        """Tally a chunk's declared-district and outside-the-city rows (see :attr:`_tally`)."""
+        has = pd.notna(declared)
+        self._tally["declared"] += int(has.sum())
+        self._tally["mismatched"] += int((has & (declared != district) & pd.isna(zone)).sum())
+        self._tally["outside"] += int(pd.isna(district).sum())
 
     def end_copy(self, error: BaseException | None = None) -> None:
         """Wait for the writer thread; raise its error (unless the caller is already handling ``error``)."""
@@ -255,8 +273,13 @@ class Staging:
             raise failed
 
     # ----------------------------------------------------------------- per chunk (writer thread)
-    def _load_chunk(self, st: KindStage, data: bytes, first: int, last: int) -> None:
+    def _load_chunk(self, st: KindStage, data: bytes, first: int, last: int, sources: list[str]) -> None:
         conn = self.conn
+        for source in sources:  # before this import writes any row of it
+            if source not in self._source_existed:
+                self._source_existed[source] = bool(conn.exec_driver_sql(
+                    "SELECT EXISTS (SELECT 1 FROM facility WHERE source = %(s)s)", {"s": source}).scalar())
+        probe = [s for s in sources if self._source_existed[s]]
         if not st.created:
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS {st.name}")
             st.table.create(conn)
@@ -265,27 +288,30 @@ class Staging:
         with conn.connection.driver_connection.cursor() as cur, \
                 cur.copy(f"COPY {st.name} ({', '.join(st.copy_columns)}) FROM STDIN") as copy:
             copy.write(data)
-        self._write_chunk(st, first, last)
+        self._write_chunk(st, first, last, probe)
 
-    def _write_chunk(self, st: KindStage, first: int, last: int) -> None:
+    def _write_chunk(self, st: KindStage, first: int, last: int, probe: list[str]) -> None:
         """Match, before-image, update and insert the rows ``first..last`` of one kind (set-based).
 
         Every statement reaches ``facility`` by index (:data:`INDEX_PROBES`): its statistics are stale
         while this very import grows it.
         """
         with _local_settings(self.conn, INDEX_PROBES):
-            self._write_chunk_rows(st, first, last)
+            self._write_chunk_rows(st, first, last, probe)
 
-    def _write_chunk_rows(self, st: KindStage, first: int, last: int) -> None:
+    def _write_chunk_rows(self, st: KindStage, first: int, last: int, probe: list[str]) -> None:
+        """``probe``: the chunk's sources that had records before this import (only their rows can match)."""
         conn = self.conn
-        params = {"batch": self.batch_id, "kind": st.kind.value, "first": first, "last": last}
+        params = {"batch": self.batch_id, "kind": st.kind.value, "first": first, "last": last, "probe": probe}
         chunk = "r.row_no BETWEEN %(first)s AND %(last)s"
-        matched = conn.exec_driver_sql(f"""
+        matched = 0 if not probe else conn.exec_driver_sql(f"""
             UPDATE {st.name} r SET existing_id = f.id, existing_kind = f.kind, previous_batch_id = f.batch_id,
                                    new_id = NULL
             FROM facility f
-            WHERE {chunk} AND r.external_id IS NOT NULL AND f.source = r.source AND f.external_id = r.external_id
+            WHERE {chunk} AND r.external_id IS NOT NULL AND r.source = ANY(%(probe)s)
+              AND f.source = r.source AND f.external_id = r.external_id
         """, params).rowcount
+        self._matched += matched
         detail = st.model_table
         if matched:
             hexes = ", ".join(f"'{g}', {_sql(spatial.ewkb_hex(_col('k.' + g)))}" for g in st.geometry_fields)
@@ -344,16 +370,20 @@ class Staging:
     def kind_conflicts(self) -> list[tuple[int, str, str]]:
         """Rows whose ``(source, external_id)`` belongs to a facility of another kind; removed from staging."""
         out: list[tuple[int, str, str]] = []
+        if not self._matched:  # no staged row matched an existing record
+            return out
         for st in self.stages.values():
             rows = self.conn.exec_driver_sql(
                 f"DELETE FROM {st.ready} WHERE existing_kind <> %(kind)s RETURNING row_no, external_id, existing_kind",
                 {"kind": st.kind.value}).all()
             out += [(int(r), e, k) for r, e, k in rows]
+        self._conflicts_removed = self._conflicts_removed or bool(out)
         return out
 
     def drop_rows(self, kind: FacilityKind, row_numbers: Iterable[int]) -> None:
         rows = list(row_numbers)
         if rows and kind in self.stages:
+            self._conflicts_removed = True
             self.conn.exec_driver_sql(f"DELETE FROM {self.stages[kind].ready} WHERE row_no = ANY(%(rows)s)",
                                       {"rows": rows})
 
@@ -382,6 +412,8 @@ class Staging:
 
     def declared_counts(self) -> tuple[int, int]:
         """(rows with a recognised declared district, of which mismatched) over all kinds."""
+        if not self._conflicts_removed:  # nothing left staging since the rows were counted
+            return self._tally["declared"], self._tally["mismatched"]
         total = mismatched = 0
         for st in self.stages.values():
             t, m = self.conn.exec_driver_sql(f"""
@@ -420,12 +452,17 @@ class Staging:
         total = 0
         rows: list[tuple[int, float, float]] = []
         lon, lat = (_sql(e) for e in spatial.lonlat_of(_col("geom")))
+        if not self._conflicts_removed and not self._tally["outside"]:
+            return 0, rows
         for st in self.stages.values():
-            total += self.conn.exec_driver_sql(
-                f"SELECT count(*) FROM {st.ready} WHERE district_code IS NULL").scalar() or 0
+            if self._conflicts_removed:
+                total += self.conn.exec_driver_sql(
+                    f"SELECT count(*) FROM {st.ready} WHERE district_code IS NULL").scalar() or 0
             rows += [(int(r), x, y) for r, x, y in self.conn.exec_driver_sql(
                 f"SELECT row_no, {lon}, {lat} FROM {st.ready} WHERE district_code IS NULL "
                 f"ORDER BY row_no LIMIT {int(limit)}")]
+        if not self._conflicts_removed:
+            total = self._tally["outside"]
         return total, rows
 
     def near_duplicates(self, batch_id: int, limit: int = 5000) -> list[dict[str, Any]]:
@@ -448,7 +485,9 @@ class Staging:
         return out
 
     def counts(self) -> tuple[int, int]:
-        """(rows to create, rows to update)."""
+        """(rows to create, rows to update): what the writer wrote, unless rows were removed from staging since."""
+        if not self._conflicts_removed:
+            return self.created, self.updated
         created = updated = 0
         for st in self.stages.values():
             c, u = self.conn.exec_driver_sql(
@@ -632,4 +671,4 @@ def rollback_batch(conn: Connection, batch_id: int, user: str | None) -> dict[st
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
