@@ -173,7 +173,13 @@ def check_now() -> Response:
 
     as_of = _page(parse_as_of, request.form.get("as_of"))
     session = get_session()
-    run_check(session, as_of, trigger="web")
+    report = run_check(session, as_of, trigger="web")
+    from registry import audit  # audit trail (accounts): who re-checked, when
+    from registry.auth.identity import request_actor
+
+    audit.record_event(session, request_actor(), "compliance.check", "compliance_run", report.run_id,
+                       {"n_findings": (None, report.n_findings), "n_changed": (None, report.n_changed)},
+                       comment=f"as of {report.as_of.isoformat()}")
     session.commit()
     return redirect(url_for("compliance.dashboard"), code=303)
 
