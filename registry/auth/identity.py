@@ -94,7 +94,18 @@ def login_user(user: User) -> None:
 
 
 def logout_user() -> None:
-    """End the session."""
+    """End the session — and every other session of the account.
+
+    The session lives in a signed cookie that cannot be revoked on its own: a copy
+    taken before signing out would stay valid until it expires.  Bumping
+    ``session_version`` makes every earlier cookie of this user worthless.
+    """
+    user = g.get("auth_user")
+    if user is not None and g.get("auth_via") == "web":
+        from registry.db import get_session
+
+        user.session_version += 1
+        get_session().commit()
     session.clear()
     g.auth_user, g.auth_via = None, None
 
