@@ -56,7 +56,8 @@ PERMISSIONS: dict[str, str] = {
     "analysis.save": "save analyses and site selections (保存分析)",
     "facility.write": "create, edit, delete and restore facilities (编辑设施)",
     "facility.import": "import facility files and roll import batches back (导入设施)",
-    "rules.admin": "configure compliance rules and targets (配置规则)",
+    "rules.admin": "configure compliance rules and targets, run full compliance checks, import reference and "
+                   "population layers (配置规则)",
     "user.admin": "manage user accounts and roles (管理用户)",
     "system.admin": "backups, restores and any write endpoint missing from this table (系统管理)",
 }
@@ -419,3 +420,33 @@ def check_cli(session: Session, permission: str, as_user: str | None) -> User:
         raise CliPermissionError(f"user {name!r} (role {user.role}) lacks permission {permission!r} / 权限不足")
     return user
 
+
+
+# --------------------------------------------------------------------------- documentation
+def roles_table_markdown() -> str:
+    """The role x permission table of docs/SECURITY.md, generated from :data:`ROLE_PERMISSIONS`.
+
+    ``¹`` marks anonymous rights (only with ``REGISTRY_ANONYMOUS_READ``), ``²`` the district
+    limit a clerk may carry.  ``tests/unit/test_auth_docs.py`` checks the page holds exactly this.
+    """
+    columns = (ANONYMOUS, *ROLES)
+    lines = ["| permission | anonymous¹ | viewer | analyst | clerk | admin | what it allows |",
+             "|---|---|---|---|---|---|---|"]
+    for perm, text in PERMISSIONS.items():
+        marks = []
+        for role in columns:
+            mark = "✓" if perm in ROLE_PERMISSIONS[role] else ""
+            if mark and role == "clerk" and perm in ("facility.write", "facility.import"):
+                mark += "²"
+            marks.append(mark)
+        what = text.split(" (")[0]
+        lines.append(f"| `{perm}` | " + " | ".join(marks) + f" | {what} |")
+    return "\n".join(lines)
+
+
+def cli_table_markdown() -> str:
+    """The CLI write -> permission table of docs/SECURITY.md, generated from :data:`CLI_PERMISSIONS`."""
+    lines = ["| command | permission (`--as USER`) |", "|---|---|"]
+    for command, perm in CLI_PERMISSIONS.items():
+        lines.append(f"| `registry {command}` | `{perm}` |")
+    return "\n".join(lines)
