@@ -22,10 +22,12 @@ INTRO = """# Importing and exporting facility files (导入与导出)
 - Web: `/import` → choose the file, the facility kind (or let a `类型` column decide), the coordinate
   system and what to do on errors → **preview** (every problem, row numbers as in Excel) → **commit**.
   History, error reports and rollback: `/import/batches`. Empty templates: `/import/template/<kind>.xlsx`.
-- CLI: `registry import FILE --kind KIND --crs {{wgs84,cgcs2000,gcj02,bd09}} [--dry-run] [--report errors.csv]
-  [--on-error reject-file|import-valid] [--source S]`; exit code 0 all good, 1 rows rejected, 2 file unusable.
+- CLI: `registry import FILE --kind KIND --crs {{wgs84,cgcs2000,gcj02,bd09}} --as USER [--dry-run] [--report errors.csv]
+  [--on-error reject-file|import-valid] [--source S]`; exit code 0 all good, 1 rows rejected, 2 file unusable
+  (or refused: `--as USER`/`REGISTRY_USER` must name an account holding `facility.import`; a `--dry-run` needs
+  none; a clerk limited to one district imports only rows inside it — see docs/SECURITY.md).
   Also `registry export --format csv|geojson|gpkg [--kind --district --status --q --batch] --out F`,
-  `registry template --kind K [--format xlsx|csv]`, `registry batches`, `registry rollback BATCH_ID`.
+  `registry template --kind K [--format xlsx|csv]`, `registry batches`, `registry rollback BATCH_ID --as USER`.
 
 ## What is accepted
 - CSV/TSV with comma, tab, semicolon (or bar) delimiters, quoted fields, CRLF; UTF-8 with or without BOM,
