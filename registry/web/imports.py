@@ -13,6 +13,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +35,33 @@ CRS_OPTIONS = [(Crs.WGS84.value, "WGS-84 (GPS)"), (Crs.CGCS2000.value, "CGCS2000
                (Crs.GCJ02.value, "GCJ-02 (高德/腾讯 Amap/Tencent)"), (Crs.BD09.value, "BD-09 (百度 Baidu)")]
 
 
+UPLOAD_MAX_AGE_S = 24 * 3600
+"""Previews not committed within this many seconds (config ``IMPORT_UPLOAD_MAX_AGE``) are deleted."""
+
+
 def _upload_dir() -> Path:
     folder = Path(current_app.config.get("IMPORT_UPLOAD_DIR") or Path(tempfile.gettempdir()) / "registry-imports")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def sweep_uploads(folder: Path, max_age_s: float) -> int:
+    """Delete the preview folders in ``folder`` untouched for ``max_age_s`` seconds; return how many.
+
+    An upload is kept only between its preview and its commit (the commit deletes it); previews nobody
+    committed are swept at the next upload.
+    """
+    limit = time.time() - max_age_s
+    removed = 0
+    for child in folder.iterdir():
+        try:
+            old = child.is_dir() and TOKEN.match(child.name) is not None and child.stat().st_mtime < limit
+        except OSError:
+            continue
+        if old:
+            shutil.rmtree(child, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def _token_dir(token: str) -> Path:
@@ -114,19 +138,27 @@ def upload() -> Any:
         abort(400, description="只接受 .csv、.tsv、.txt 或 .xlsx 文件 / only .csv, .tsv, .txt or .xlsx files.")
     options = _form_options(request.form, filename)
     token = secrets.token_urlsafe(18)
-    folder = _upload_dir() / token
+    uploads = _upload_dir()
+    sweep_uploads(uploads, float(current_app.config.get("IMPORT_UPLOAD_MAX_AGE", UPLOAD_MAX_AGE_S)))
+    folder = uploads / token
     folder.mkdir()
-    path = folder / "upload.bin"
-    upload.save(path)
-    (folder / "options.json").write_text(json.dumps({
-        "filename": filename, "kind": options.kind.value if options.kind else None,  # type: ignore[union-attr]
-        "crs": options.crs.value, "mode": options.mode, "source": options.source,  # type: ignore[union-attr]
-    }), encoding="utf-8")
-    session = get_session()
-    result = preview_import(session.connection(), path, options)
-    session.rollback()
-    if result.report_csv:
-        (folder / "report.csv").write_bytes(result.report_csv)
+    try:
+        path = folder / "upload.bin"
+        upload.save(path)
+        (folder / "options.json").write_text(json.dumps({
+            "filename": filename, "kind": options.kind.value if options.kind else None,  # type: ignore[union-attr]
+            "crs": options.crs.value, "mode": options.mode, "source": options.source,  # type: ignore[union-attr]
+        }), encoding="utf-8")
+        session = get_session()
+        result = preview_import(session.connection(), path, options)
+        session.rollback()
+        if result.report_csv:
+            (folder / "report.csv").write_bytes(result.report_csv)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    if result.unusable:  # nothing can be committed from it: keep nothing
+        shutil.rmtree(folder, ignore_errors=True)
     status = 422 if result.unusable else 200
     return render_template("imports/preview.html", result=result, token=token, options=options,
                            **_kinds_context()), status

@@ -73,3 +73,72 @@ def test_export_formats_and_formula_injection(client) -> None:  # type: ignore[n
     assert gpkg.status_code == 200 and gpkg.data[:16].startswith(b"SQLite format 3")
     tpl = client.get("/import/template/study_room.csv")
     assert tpl.data.startswith("\ufeff编号,名称".encode())
+
+
+def test_uploads_are_removed_after_commit_unusable_files_and_stale_previews(app, login_as, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import time
+
+    app.config["IMPORT_UPLOAD_DIR"] = str(tmp_path)
+    app.config["IMPORT_UPLOAD_MAX_AGE"] = 3600
+    stale = tmp_path / ("s" * 24)
+    stale.mkdir()
+    (stale / "upload.bin").write_bytes(b"x")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    fresh_other = tmp_path / ("f" * 24)
+    fresh_other.mkdir()
+    clerk = login_as("clerk")
+    assert upload(clerk, b"").status_code == 422
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fresh_other.name]  # stale swept, unusable not kept
+    html = upload(clerk).get_data(as_text=True)
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    assert (tmp_path / token / "upload.bin").exists()
+    done = clerk.post("/import/commit", data={"token": token, "mode": "import-valid"})
+    assert done.status_code == 302
+    assert not (tmp_path / token).exists()
+    assert clerk.post("/import/commit", data={"token": token}).status_code == 404
+
+
+def test_batch_page_shows_review_flags_and_a_suspect_crs(app, login_as, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Near-duplicates and outside-city points are listed with links; a suspected wrong CRS is shown on top."""
+    from registry.coords import wgs84_to_bd09
+
+    app.config["IMPORT_UPLOAD_DIR"] = str(tmp_path)
+    rows = ["编号,名称,所属区县,经度,纬度",
+            "R1,金水区城市书房(花园路店),金水区,113.66540,34.78020",
+            "R2,金水区城市书房花园路店,金水区,113.66555,34.78030",
+            "R3,北京的书房,金水区,116.40,39.90"]
+    clerk = login_as("clerk")
+    html = upload(clerk, ("\n".join(rows) + "\n").encode("utf-8"), mode="import-valid").get_data(as_text=True)
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    done = clerk.post("/import/commit", data={"token": token, "mode": "import-valid"})
+    page = clerk.get(done.headers["Location"]).get_data(as_text=True)
+    assert 'id="review"' in page and "疑似重复" in page and "坐标不在郑州市范围内" in page
+    assert re.search(r'<a href="/facilities/\d+">#\d+</a>', page)
+    # BD-09 points declared as WGS-84 (as in test_import_pipeline.test_suspect_crs_is_suggested): the batch
+    # page says the declared coordinate system may be wrong
+    import json
+
+    import numpy as np
+    import shapely
+    from shapely.geometry import shape
+
+    from registry.config import DATA_DIR
+
+    polys = {f["properties"]["name"]: shape(f["geometry"]) for f in
+             json.loads((DATA_DIR / "zhengzhou_districts_wgs84.geojson").read_text(encoding="utf-8"))["features"]
+             if f["properties"]["level"] == "county"}
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(113.55, 113.80, 4000), rng.uniform(34.70, 34.85, 4000)
+    bx, by = wgs84_to_bd09(x, y)
+    body = ["编号,名称,所属区县,经度,纬度"]
+    for name, poly in polys.items():
+        inside, moved = shapely.contains_xy(poly, x, y), shapely.contains_xy(poly, bx, by)
+        for k in [*np.flatnonzero(inside & ~moved)[:6], *np.flatnonzero(inside & moved)[:6]]:
+            body.append(f"C{k},点{k},{name},{float(bx[k])!r},{float(by[k])!r}")
+    html = upload(clerk, ("\n".join(body) + "\n").encode("utf-8"), mode="import-valid").get_data(as_text=True)
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    done = clerk.post("/import/commit", data={"token": token, "mode": "import-valid"})
+    assert done.status_code == 302, done.get_data(as_text=True)[:500]
+    page = clerk.get(done.headers["Location"]).get_data(as_text=True)
+    assert "BD-09" in page and 'id="review-crs_suspect"' in page, re.findall(r"<li class=.sev-warning.>[^<]*<", page)[:5]
