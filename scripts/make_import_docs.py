@@ -54,6 +54,15 @@ INTRO = """# Importing and exporting facility files (导入与导出)
   the batch created (refused if a later batch changed the same records: roll that one back first).
 - Export CSV is UTF-8 with BOM, Chinese headers the importer accepts, and cells starting with
   `= + - @` (or tab/CR) prefixed with `'` against formula injection; an export can be edited and re-imported.
+- Formula injection on the way in: a text cell (id, name, address, other text fields) starting with
+  `= + - @` is stored as plain text (the database never evaluates it) with a warning naming row and column;
+  the error report and every export prefix it with `'`. Signed numbers and a lone `-` are not warned about.
+- Review: the batch page (`/import/batches/<id>`) lists what needs a clerk's eye — a suspected wrong
+  coordinate system on top, then the flagged records (possible duplicates within 30 m, points outside
+  Zhengzhou) with links to `/facilities/<id>`.
+- Uploaded files live only between preview and commit: the commit deletes them, an unusable file is not
+  kept, and previews nobody committed are deleted after `IMPORT_UPLOAD_MAX_AGE` seconds (default 24 h).
+- Speed and memory at 1,000,000 rows: see the Import section of docs/BENCHMARKS.md.
 
 ## Headers shared by every kind
 - Kind column (several kinds in one file): {kind_headers}
