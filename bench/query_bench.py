@@ -188,12 +188,13 @@ def raw_statements() -> dict[str, str]:
     return {"radius_dba": radius, "nearest_dba": nearest, "nearest_knn_sphere": naive}
 
 
-def api_statement(session: Any, params: dict[str, list[str]]) -> tuple[str, dict[str, Any]]:
-    """The query layer's own SQL and parameters for ``params`` (what the API executes)."""
+def api_statement(session: Any, params: dict[str, list[str]]) -> tuple[str, list[Any]]:
+    """The query layer's own SQL (``$n`` placeholders) and arguments for ``params`` (what the API executes,
+    with :class:`psycopg.RawCursor`)."""
     from registry import query as ql
 
     q = ql.parse_params(params)
-    fast = ql._fast_sql(q, ql._resolve(session, q))
+    fast = ql.fast_statement(q, ql._resolve(session, q))
     if fast is None:
         raise SystemExit(f"{params} does not take the compiled-statement path")
     return fast
@@ -218,8 +219,9 @@ def raw_sql(url: str, points: list[tuple[float, float]]) -> tuple[dict[str, list
         def run(name: str, i: int, x: float, y: float) -> list[Any]:
             if name in stmts:
                 return conn.execute(stmts[name], {"x": x, "y": y}, prepare=True).fetchall()
-            sql, params = api_sql[name][i]
-            return conn.execute(sql, params, prepare=True).fetchall()
+            sql, args = api_sql[name][i]
+            with psycopg.RawCursor(conn) as cur:
+                return cur.execute(sql, args, prepare=True).fetchall()
 
         for i, (x, y) in enumerate(points[:20]):  # warm-up (and let psycopg prepare the statements)
             for name in times:
@@ -247,7 +249,9 @@ def explain(url: str, point: tuple[float, float]) -> dict[str, Any]:
     with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
         for name, sql, params in (("radius_dba", raw_statements()["radius_dba"], {"x": point[0], "y": point[1]}),
                                   ("radius_api_sql", api_sql, api_params)):
-            plan = [r[0] for r in conn.execute("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) " + sql, params)]
+            cur = psycopg.RawCursor(conn) if name == "radius_api_sql" else conn.cursor()
+            with cur:
+                plan = [r[0] for r in cur.execute("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) " + sql, params)]
             text = "\n".join(plan)
             out[name] = {"uses_geography_gist_index": "ix_facility_geom_geog" in text,
                          "seq_scan_on_facility": "Seq Scan on facility" in text,

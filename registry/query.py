@@ -1279,7 +1279,12 @@ def run(session: Session, q: Query) -> QueryResult:
     return QueryResult(q, rows, matched, *_paging(q, len(rows), matched))
 
 
-def run_features(session: Session, q: Query) -> FeaturePage:
+Reader = Callable[[str, Sequence[Any]], Sequence[Any]]
+"""Runs one read statement (SQL text with ``$n`` placeholders and its arguments, see :func:`fast_statement`)
+outside any transaction; returns its rows."""
+
+
+def run_features(session: Session, q: Query, read: Reader | None = None) -> FeaturePage:
     """Execute ``q`` and return one page as GeoJSON Feature texts (WGS-84, the JSON API's output).
 
     The features are those of ``[feature(row) for row in run(session, q).rows]`` (same rows, order,
@@ -1287,29 +1292,37 @@ def run_features(session: Session, q: Query) -> FeaturePage:
     (``row_to_json``), which goes into the response without being parsed; only coordinates and
     distances are rounded here.  Queries of the common shapes (radius, nearest or bbox, with kind,
     status, compliance and district filters) skip building and compiling the statement: their SQL
-    text is made once per shape (:func:`_fast_sql`).
+    text is made once per shape (:func:`_fast_sql`) and is run by ``read`` when given (the JSON API
+    passes a connection outside the request's session, see :mod:`registry.web.api`), else on the
+    session's connection.
     """
     if q.out_srid != SRID:
         raise ValueError("run_features writes WGS-84 features; use run() and feature() for other CRSs")
     res = _resolve(session, q)
-    conn = session.connection()  # Core: the statements filter soft-deleted rows themselves
-    fast = _fast_sql(q, res)
+    fast = _fast_sql(q, res) if read is None else fast_statement(q, res)
     count: Select | None = None
     if fast is not None:
-        records = conn.exec_driver_sql(*fast).all()
-    else:
+        records = read(*fast) if read is not None else session.connection().exec_driver_sql(*fast).all()
+    else:  # Core: the statements filter soft-deleted rows themselves
         stmt, count = _statements(q, res, "features")
-        records = conn.execute(stmt).all()
+        records = session.connection().execute(stmt).all()
     # columns: id, lon, lat, _matched, properties, attributes[, distance_m]
     if records:
         matched = int(records[0][3])
-    else:
+    elif not q.offset:  # an empty first page: nothing matched
+        matched = 0
+    else:  # past the end: the page cannot tell how many matched
         if count is None:
             count = _statements(q, res, "features")[1]
-        matched = int(conn.execute(count).scalar() or 0)
+        matched = int(session.connection().execute(count).scalar() or 0)
     with_distance = q.has_distance
     features = [_feature_text(r[0], r[1], r[2], r[4], r[5], r[6] if with_distance else None) for r in records]
     return FeaturePage(q, features, matched, *_paging(q, len(features), matched))
+
+
+def has_compiled_shape(q: Query) -> bool:
+    """True when ``q`` is of a common shape, whose features statement is compiled once (see :func:`run_features`)."""
+    return _shape_key(q) is not None and _fast_cache.get(_shape_key(q), _UNSEEN) is not None
 
 
 def _feature_text(fid: int, lon: float, lat: float, props: str, attrs: str | None,
@@ -1414,8 +1427,7 @@ def _compile_shape(q: Query, res: _Resolved) -> tuple[str, dict[str, Any]] | Non
     return compiled[0].string, constants
 
 
-def _fast_sql(q: Query, res: _Resolved) -> tuple[str, dict[str, Any]] | None:
-    """(SQL text, parameters) of ``q``'s features statement when its shape is a common one."""
+def _fast_entry(q: Query, res: _Resolved) -> tuple[str, dict[str, Any]] | None:
     key = _shape_key(q)
     if key is None:
         return None
@@ -1425,10 +1437,49 @@ def _fast_sql(q: Query, res: _Resolved) -> tuple[str, dict[str, Any]] | None:
         if len(_fast_cache) >= _FAST_MAX:  # shapes are few; this only bounds odd traffic
             _fast_cache.clear()
         _fast_cache[key] = entry
+    return entry
+
+
+def _fast_sql(q: Query, res: _Resolved) -> tuple[str, dict[str, Any]] | None:
+    """(SQL text, parameters) of ``q``'s features statement when its shape is a common one."""
+    entry = _fast_entry(q, res)
     if entry is None:
         return None
     sql, constants = entry
     return sql, {**constants, **_variable_values(q, res)}
+
+
+def fast_statement(q: Query, res: _Resolved) -> tuple[str, list[Any]] | None:
+    """``q``'s features statement with PostgreSQL's own ``$n`` placeholders, and its arguments in order,
+    when its shape is a common one (run with :class:`psycopg.RawCursor`).
+
+    psycopg rewrites ``%(name)s`` placeholders on every execution of a statement longer than 4 kB (it
+    caches only shorter ones); a page statement is ~12 kB, so it is rewritten once per shape here.
+    """
+    entry = _fast_entry(q, res)
+    if entry is None:
+        return None
+    raw_sql, names = _dollar_form(entry[0])
+    values = {**entry[1], **_variable_values(q, res)}
+    return raw_sql, [values[n] for n in names]
+
+
+_PYFORMAT = re.compile(r"%\((\w+)\)s|%%")
+
+
+@functools.lru_cache(maxsize=_FAST_MAX)
+def _dollar_form(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``sql`` with ``%(name)s`` written ``$n`` (one number per name) and ``%%`` as ``%``; the names in order."""
+    names: list[str] = []
+
+    def number(m: re.Match[str]) -> str:
+        if m.group(1) is None:
+            return "%"
+        if m.group(1) not in names:
+            names.append(m.group(1))
+        return f"${names.index(m.group(1)) + 1}"
+
+    return _PYFORMAT.sub(number, sql), tuple(names)
 
 
 def get_facility(session: Session, facility_id: int, out_srid: int = SRID, kinds: Sequence[str] = ()
@@ -1605,6 +1656,7 @@ __all__ = [
     "Query",
     "QueryError",
     "QueryResult",
+    "Reader",
     "build_statement",
     "check_filter",
     "collection_extent",
@@ -1613,10 +1665,12 @@ __all__ = [
     "csv_columns",
     "decode_cursor",
     "encode_cursor",
+    "fast_statement",
     "feature",
     "fields_for",
     "get_district_names",
     "get_facility",
+    "has_compiled_shape",
     "parse_bbox",
     "parse_condition",
     "parse_filter",

@@ -9,12 +9,16 @@ OpenAPI document at ``/api/openapi.json`` (browsable at ``/api/docs``).
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, render_template, request, url_for
-from sqlalchemy import Engine
+import psycopg
+from flask import Blueprint, Response, current_app, g, render_template, request, url_for
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
 from registry import query as ql
@@ -123,11 +127,67 @@ def _read_session() -> Session:
     return session
 
 
+# --------------------------------------------------------------------------- reads outside the session
+# A feature page of a common shape is one statement whose SQL text is compiled once (query.run_features).
+# It runs on a pooled connection of its own pool: autocommit (no BEGIN/ROLLBACK), no session, and no
+# pre-ping (the app's engine pings each checkout: one more round trip per request).  A connection the
+# server has closed (restart, idle timeout) fails on use instead; it is then dropped and the read is
+# retried once on a fresh connection, so a restarted database still costs no error.
+READ_POOL_NAME = "registry-api-read"  # application_name of its connections (pg_stat_activity)
+_read_engines: list[Engine] = []
+
+
+@functools.lru_cache(maxsize=8)
+def _read_engine(engine: Engine) -> Engine:
+    """The read pool of ``engine``'s database (one per engine and process)."""
+    read = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_size=10,
+                         max_overflow=10, connect_args={"application_name": READ_POOL_NAME})
+    _read_engines.append(read)
+    return read
+
+
+@atexit.register
+def dispose_read_pools() -> None:
+    """Close the read pools' pooled connections (tests; process exit)."""
+    for engine in _read_engines:
+        engine.dispose()
+
+
+def _read_with(engine: Engine, sql: str, args: Sequence[Any]) -> Sequence[Any]:
+    """Rows of one read statement (``$n`` placeholders) on ``engine``'s read pool (see above)."""
+    for attempt in (1, 2):
+        conn = engine.raw_connection()
+        try:
+            with psycopg.RawCursor(conn.driver_connection) as cur:  # type: ignore[arg-type]
+                return cur.execute(sql, args).fetchall()
+        except psycopg.OperationalError:
+            if attempt == 2 or not conn.driver_connection.broken:  # type: ignore[union-attr]
+                raise
+            conn.invalidate()  # the server closed it: never handed out again
+        finally:
+            conn.close()
+    raise AssertionError("unreachable")
+
+
+def _reader() -> ql.Reader | None:
+    """How this request's feature page is read: the read pool, unless the request's session is in a
+    transaction (its reads must see its own writes) or the app is bound to a connection (tests)."""
+    session: Session | None = g.get("db_session")
+    if session is not None and session.in_transaction():
+        return None
+    bind = current_app.extensions["registry.sessionmaker"].kw.get("bind")
+    if not isinstance(bind, Engine):
+        return None
+    return functools.partial(_read_with, _read_engine(bind))
+
+
 def _collection(q: ql.Query, method: str = "GET", body: Any = None) -> Response:
     """Run ``q`` and answer GeoJSON (default) or CSV."""
     if _output_format() == "csv":
         return _csv(ql.run(_read_session(), q))
-    return _feature_collection(ql.run_features(_read_session(), q), method, body)
+    read = _reader() if ql.has_compiled_shape(q) else None
+    session = get_session() if read is not None else _read_session()
+    return _feature_collection(ql.run_features(session, q, read), method, body)
 
 
 # --------------------------------------------------------------------------- facilities

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import literal
 from sqlalchemy.orm import Session
@@ -87,6 +88,46 @@ def test_common_shapes_give_the_general_answer_and_use_the_compiled_sql(session:
         assert fast(session, q) == general(session, q), raw
         key = ql._shape_key(q)
         assert key is not None and ql._fast_cache.get(key) is not None, f"{raw} fell back to the general path"
+
+
+def raw_reader(session: Session) -> ql.Reader:
+    """Reads like the JSON API's read pool (``$n`` SQL on a RawCursor), on the test's own connection."""
+    dbapi = session.connection().connection.driver_connection
+
+    def read(sql: str, args: list[Any]) -> list[Any]:
+        assert "%(" not in sql and "$1" in sql
+        with psycopg.RawCursor(dbapi) as cur:
+            return cur.execute(sql, args).fetchall()
+
+    return read
+
+
+@pytest.mark.parametrize("queries", FAST_SHAPES, ids=lambda qs: "&".join(qs[0]))
+def test_common_shapes_read_with_dollar_placeholders_give_the_general_answer(session: Session, mixed: None,
+                                                                           queries: list[dict[str, list[str]]]
+                                                                           ) -> None:
+    for raw in queries:
+        q = ql.parse_params(raw)
+        page = ql.run_features(session, q, raw_reader(session))
+        got = [json.loads(t) for t in page.features], page.number_matched, page.next_offset, page.prev_offset
+        assert got == general(session, q), raw
+
+
+def test_dollar_form_numbers_each_name_once() -> None:
+    sql, names = ql._dollar_form("SELECT %(lon)s, %(lat)s, f(%(lon)s) WHERE a LIKE 'x%%' LIMIT %(limit)s")
+    assert sql == "SELECT $1, $2, f($1) WHERE a LIKE 'x%' LIMIT $3"
+    assert names == ("lon", "lat", "limit")
+
+
+def test_fast_statement_binds_the_values_of_the_query(session: Session) -> None:
+    q = ql.parse_params(params(near=NEAR, radius="750", kind="museum,elevator", limit="9", offset="4"))
+    sql, args = ql.fast_statement(q, ql._resolve(session, q)) or ("", [])
+    named_sql, values = ql._fast_sql(q, ql._resolve(session, q)) or ("", {})
+    dollar_sql, names = ql._dollar_form(named_sql)
+    assert sql == dollar_sql and "%(" not in sql
+    assert args == [values[n] for n in names]
+    assert set(names) == set(values)
+    assert 750.0 in args and 9 in args and 4 in args and ["museum", "elevator"] in args
 
 
 @pytest.mark.parametrize("raw", GENERAL_SHAPES, ids=lambda r: "&".join(r))

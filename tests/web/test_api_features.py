@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from registry import query as ql
@@ -77,10 +78,12 @@ def engine_client(pg_url: str, sample_loaded: None) -> Iterator[FlaskClient]:
     """An app on a real engine (no test transaction): the API's reads run outside a transaction."""
     from registry import create_app
     from registry.db import engine_for
+    from registry.web import api
 
     app: Flask = create_app({"TESTING": True, "DATABASE_URL": pg_url, "SECRET_KEY": "test"})
     yield app.test_client()
     engine_for(pg_url).dispose()
+    api.dispose_read_pools()
 
 
 @pytest.mark.parametrize("url", URLS[:6])
@@ -92,3 +95,29 @@ def test_reads_outside_a_transaction_answer_the_same(engine_client: FlaskClient,
     assert first.status_code == again.status_code == bound.status_code == 200
     assert first.get_json() == again.get_json() == bound.get_json()
     assert engine_client.get("/api/facilities?near=1,2").status_code == 400
+
+
+def test_feature_pages_are_read_on_the_read_pool(engine_client: FlaskClient, engine: Engine) -> None:
+    from registry.web import api
+
+    url = f"/api/facilities?near={NEAR}&radius=2000"
+    assert engine_client.get(url).status_code == 200
+    with engine.connect() as conn:
+        names = conn.execute(text("SELECT application_name FROM pg_stat_activity WHERE datname = current_database()")
+                             ).scalars().all()
+    assert api.READ_POOL_NAME in names
+
+
+def test_the_read_pool_replaces_connections_the_server_closed(engine_client: FlaskClient, engine: Engine) -> None:
+    from registry.web import api
+
+    url = f"/api/facilities?nearest={NEAR}&k=10"
+    first = engine_client.get(url)
+    assert first.status_code == 200
+    with engine.connect() as conn:  # what a database restart does to the pooled connections
+        killed = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                   "WHERE application_name = :name"), {"name": api.READ_POOL_NAME}).scalar()
+    assert killed
+    again = engine_client.get(url)
+    assert again.status_code == 200, again.get_data(as_text=True)
+    assert again.get_json() == first.get_json()
