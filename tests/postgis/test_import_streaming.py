@@ -133,3 +133,28 @@ def test_copy_keeps_tabs_line_breaks_and_backslashes(connection: Connection, tmp
     assert result.n_created == 1, result.issues.all()
     assert connection.execute(text("SELECT name, address FROM facility WHERE source = 'stream-test' "
                                    "AND external_id = 'Q1'")).one() == (name, "路\\1号")
+
+
+def test_sources_new_and_known_in_one_file(connection: Connection, tmp_path: Path) -> None:
+    """Rows of a source with no records yet skip the existing-record probe; rows of a known source in the same
+    file, in later chunks, still update their records (and the counts, tallied while streaming, agree)."""
+    run_import(connection, write(tmp_path, "编号,名称,经度,纬度,座位数\nK1,已有书房,113.6654,34.7802,10\n", "a.csv"),
+               opts(source="known-src"))
+    body = ("来源,编号,名称,所属区县,经度,纬度,座位数\n"
+            "new-src,K1,新来源同编号,金水区,113.6000,34.7500,1\n"     # same id, other source: a new record
+            "new-src,N2,新来源二,二七区,113.6100,34.7510,2\n"
+            "known-src,K1,已有书房改,金水区,113.6655,34.7803,11\n"    # update, in the second chunk
+            "new-src,N3,北京,金水区,116.40,39.90,3\n"                  # outside Zhengzhou
+            "known-src,K2,已知来源新编号,金水区,113.6700,34.7600,4\n")
+    result = run_import(connection, write(tmp_path, body, "b.csv"), opts(source="default-src"))
+    assert (result.n_created, result.n_updated, result.n_rejected) == (4, 1, 0)
+    rows = connection.execute(text(
+        "SELECT f.source, f.external_id, f.name, s.seats FROM facility f JOIN study_room s USING (id) "
+        "WHERE f.source IN ('new-src', 'known-src') ORDER BY 1, 2")).all()
+    assert rows == [("known-src", "K1", "已有书房改", 11), ("known-src", "K2", "已知来源新编号", 4),
+                    ("new-src", "K1", "新来源同编号", 1), ("new-src", "N2", "新来源二", 2), ("new-src", "N3", "北京", 3)]
+    assert scalar(connection, "SELECT count(*) FROM import_change WHERE batch_id = :b", b=result.batch_id) == 1
+    assert {(i.row, i.code) for i in result.issues.row_issues} >= {(5, "outside_city"), (5, "district_mismatch")}
+    batch = connection.execute(text("SELECT n_created, n_updated FROM import_batch WHERE id = :b"),
+                               {"b": result.batch_id}).one()
+    assert batch == (4, 1)
