@@ -173,9 +173,6 @@ def base_map(
     m.options["max_zoom"] = int(max_zoom)
     if min_zoom is not None:
         m.options["min_zoom"] = int(min_zoom)
-    if names == ["none"]:
-        # Without tiles nothing is blurred by fractional zooms: fit the districts to the frame more tightly.
-        m.options.setdefault("zoom_snap", 0.25)
     use_local_assets(m, asset_base_url)
     m.add_child(_MapBackground(background), name="registry_background")
     add_css(m)

@@ -25,7 +25,13 @@ from maps._html import (
     marker_html,
 )
 from maps.base import prepare_map, refresh_layer_control
-from maps.styles import KIND_STYLES, KindStyle, compliance_code, kind_style, status_label
+from maps.styles import (
+    KIND_STYLES,
+    KindStyle,
+    compliance_code,
+    kind_style,
+    status_label,
+)
 
 __all__ = ["FAST_THRESHOLD", "facilities_map", "facility_points"]
 

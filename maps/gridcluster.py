@@ -32,11 +32,25 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from maps._geo import Transform
-from maps._html import LegendControl, esc, facility_legend_html, is_missing, js_json, marker_html
+from maps._html import (
+    LegendControl,
+    esc,
+    facility_legend_html,
+    is_missing,
+    js_json,
+    marker_html,
+)
 from maps.assets import STATIC_VENDOR_DIR
 from maps.base import prepare_map, refresh_layer_control
 from maps.facilities import _column, _fit, facility_points
-from maps.styles import COMPLIANCE_LABELS, KIND_STYLES, KindStyle, compliance_code, kind_style, status_label
+from maps.styles import (
+    COMPLIANCE_LABELS,
+    KIND_STYLES,
+    KindStyle,
+    compliance_code,
+    kind_style,
+    status_label,
+)
 
 __all__ = ["GRID_SCRIPT", "POPUP_LABELS_ZH", "facilities_grid_map"]
 
@@ -67,10 +81,10 @@ def _script_text(path: Path = GRID_SCRIPT) -> str:
 
 def _grid_css() -> str:
     out = [
-        ".rg-gc{background:none;border:none}"
+        (".rg-gc{background:none;border:none}"
         ".rg-gc div{width:100%;height:100%;box-sizing:border-box;border-radius:50%;display:flex;"
         "align-items:center;justify-content:center;color:#fff;font:600 12px/1 system-ui,sans-serif;"
-        "border:2px solid rgba(255,255,255,.85);box-shadow:0 1px 4px rgba(0,0,0,.4);cursor:pointer}"
+        "border:2px solid rgba(255,255,255,.85);box-shadow:0 1px 4px rgba(0,0,0,.4);cursor:pointer}")
     ]
     for style in (*KIND_STYLES.values(), kind_style("other")):
         out.append(f".rg-gc.rg-k-{style.kind} div{{background:{style.color}}}")

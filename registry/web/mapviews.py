@@ -18,7 +18,9 @@ Routes
 ``/map/export.html``        the same map as one self-contained HTML file (opens offline)
 ``/map/popup/<id>``         popup data (JSON) for the grid layers of very large maps
 ``/map/facility/<id>/frame`` mini-map of the facility page
+``/map/facility/<id>/export.html`` the same as one self-contained HTML file
 ``/map/radius/frame``       radius query map (``lon``, ``lat``, ``crs``, ``radius``, ``kinds``, ``basemap``)
+``/map/radius/export.html`` the same as one self-contained HTML file
 """
 
 from __future__ import annotations
@@ -33,7 +35,17 @@ from typing import Any
 
 import folium
 import geopandas as gpd
-from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
@@ -373,33 +385,56 @@ def popup(facility_id: int) -> Response:
     return jsonify(popup_info(row))
 
 
-@bp.get("/map/facility/<int:facility_id>/frame")
-def facility_frame(facility_id: int) -> Response:
-    """Mini-map of one facility and its neighbours within :data:`NEIGHBOURS_M`."""
+def build_facility_map(facility_id: int, choice: MapChoice, *, export: bool = False) -> folium.Map | None:
+    """Mini-map of one facility and its neighbours within :data:`NEIGHBOURS_M` (``None``: no such facility)."""
+    session = get_session()
+    focus = get_map_facilities(session, ids=[facility_id])
+    if focus.empty:
+        return None
+    point = focus.geometry.iloc[0]
+    near = ql.run(session, ql.Query(near=ql.Near(point.x, point.y, NEIGHBOURS_M), limit=500))
+    ids = [r["id"] for r in near.rows if r["id"] != facility_id]
+    others = get_map_facilities(session, ids=ids) if ids else focus.iloc[0:0]
+    m = base_for(choice, center=(point.y, point.x), zoom=15)
+    maps.districts_map(get_map_districts(session), m=m, name=_("Districts"), fit=False)
+    links = _link_prefix(external=export)
+    if len(others):
+        maps.facilities_map(others, m=m, link_prefix=links, legend=False, fit=False)
+    maps.radius_map((point.y, point.x), NEIGHBOURS_M, focus, m=m, link_prefix=links, fit=True,
+                    name=_("This facility and %(radius)s m around it", radius=f"{NEIGHBOURS_M:,.0f}"))
+    return m
+
+
+def _facility_doc(facility_id: int, *, export: bool) -> CachedDocument:
     choice = parse_choice(request.args, kinds=False)
     session = get_session()
     version = get_data_version(session)
-
-    focus = get_map_facilities(session, ids=[facility_id])
-    if focus.empty:
+    if get_map_facilities(session, ids=[facility_id]).empty:
         abort(404)
 
     def build() -> str:
-        point = focus.geometry.iloc[0]
-        near = ql.run(session, ql.Query(near=ql.Near(point.x, point.y, NEIGHBOURS_M), limit=500))
-        ids = [r["id"] for r in near.rows if r["id"] != facility_id]
-        others = get_map_facilities(session, ids=ids) if ids else focus.iloc[0:0]
-        m = base_for(choice, center=(point.y, point.x), zoom=15)
-        maps.districts_map(get_map_districts(session), m=m, name=_("Districts"), fit=False)
-        if len(others):
-            maps.facilities_map(others, m=m, link_prefix=_link_prefix(), legend=False, fit=False)
-        maps.radius_map((point.y, point.x), NEIGHBOURS_M, focus, m=m, link_prefix=_link_prefix(), fit=True,
-                        name=_("This facility and %(radius)s m around it", radius=f"{NEIGHBOURS_M:,.0f}"))
-        return m.get_root().render()
+        m = build_facility_map(facility_id, choice, export=export)
+        if m is None:  # deleted in the meantime
+            abort(404)
+        return maps.standalone_html(m) if export else m.get_root().render()
 
-    doc = map_cache().get_or_build(_cache_key("facility", facility_id, choice, version), build)
+    key = _cache_key("facility-export" if export else "facility", facility_id, choice, version,
+                     request.url_root if export else "")
+    return map_cache().get_or_build(key, build)
+
+
+@bp.get("/map/facility/<int:facility_id>/frame")
+def facility_frame(facility_id: int) -> Response:
+    """Mini-map of one facility and its neighbours within :data:`NEIGHBOURS_M`."""
+    doc = _facility_doc(facility_id, export=False)
     _frame_headers()
     return _send(doc)
+
+
+@bp.get("/map/facility/<int:facility_id>/export.html")
+def facility_export(facility_id: int) -> Response:
+    """The facility's mini-map as one self-contained HTML file."""
+    return _send(_facility_doc(facility_id, export=True), filename=f"facility-{facility_id}-map.html")
 
 
 @dataclass(frozen=True)
@@ -460,40 +495,58 @@ def run_radius(req: RadiusRequest) -> ql.QueryResult:
     return ql.run(get_session(), req.query())
 
 
-@bp.get("/map/radius/frame")
-def radius_frame() -> Response:
-    """The radius map: circle, centre and the facilities found; click to choose a new centre."""
+def build_radius_map(req: RadiusRequest | None, choice: MapChoice, *, export: bool = False) -> folium.Map:
+    """The radius map: circle, centre and the facilities found (districts only without a point).
+
+    The live map lets a click choose a new centre; the exported one has no such handler.
+    """
+    session = get_session()
+    m = base_for(choice)
+    if req is None:
+        maps.districts_map(get_map_districts(session), m=m, name=_("Districts"), fit=True)
+    else:
+        result = run_radius(req)
+        lon, lat = result.query.point.wgs84 if result.query.point else (req.lon, req.lat)
+        found = get_map_facilities(session, ids=[r["id"] for r in result.rows])
+        distance = {r["id"]: r["distance_m"] for r in result.rows}
+        found["distance_m"] = [distance.get(i) for i in found["id"]]
+        maps.districts_map(get_map_districts(session), m=m, name=_("Districts"), fit=False)
+        maps.radius_map((lat, lon), req.radius_m, found, m=m, link_prefix=_link_prefix(external=export), fit=True,
+                        name=_("Within %(radius)s m (%(count)s)", radius=f"{req.radius_m:,.0f}", count=len(found)))
+    if not export:
+        pick_point(m, crs="gcj02" if choice.basemap == "amap" else "wgs84")
+    return m
+
+
+def _radius_doc(*, export: bool) -> CachedDocument:
     choice = parse_choice(request.args, kinds=False)
     try:
         req = parse_radius(request.args)
     except ql.QueryError as exc:
         _query_error(exc)
-    session = get_session()
-    version = get_data_version(session)
+    version = get_data_version(get_session())
 
     def build() -> str:
-        crs_display = "gcj02" if choice.basemap == "amap" else "wgs84"
-        if req is None:
-            m = base_for(choice)
-            maps.districts_map(get_map_districts(session), m=m, name=_("Districts"), fit=True)
-        else:
-            result = run_radius(req)
-            lon, lat = result.query.point.wgs84 if result.query.point else (req.lon, req.lat)
-            found = get_map_facilities(session, ids=[r["id"] for r in result.rows])
-            distance = {r["id"]: r["distance_m"] for r in result.rows}
-            found["distance_m"] = [distance.get(i) for i in found["id"]]
-            m = base_for(choice)
-            maps.districts_map(get_map_districts(session), m=m, name=_("Districts"), fit=False)
-            maps.radius_map((lat, lon), req.radius_m, found, m=m, link_prefix=_link_prefix(), fit=True,
-                            name=_("Within %(radius)s m (%(count)s)", radius=f"{req.radius_m:,.0f}",
-                                   count=len(found)))
-        pick_point(m, crs=crs_display)
-        return m.get_root().render()
+        m = build_radius_map(req, choice, export=export)
+        return maps.standalone_html(m) if export else m.get_root().render()
 
-    key = _cache_key("radius", choice, req, version)
-    doc = map_cache().get_or_build(key, build)
+    key = _cache_key("radius-export" if export else "radius", choice, req, version,
+                     request.url_root if export else "")
+    return map_cache().get_or_build(key, build)
+
+
+@bp.get("/map/radius/frame")
+def radius_frame() -> Response:
+    """The radius map: circle, centre and the facilities found; click to choose a new centre."""
+    doc = _radius_doc(export=False)
     _frame_headers()
     return _send(doc)
+
+
+@bp.get("/map/radius/export.html")
+def radius_export() -> Response:
+    """The radius map as one self-contained HTML file (same arguments as the frame)."""
+    return _send(_radius_doc(export=True), filename="radius-map.html")
 
 
 def init_app(app: Flask) -> None:

@@ -9,12 +9,20 @@ Maps are separate documents (:mod:`registry.web.mapviews`) shown in iframes.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
@@ -23,7 +31,14 @@ from registry import query as ql
 from registry.db import get_session
 from registry.facilities import KIND_ORDER, get_count_table
 from registry.i18n import current_lang
-from registry.kinds import COMMON_FIELDS, KIND_SPECS, FacilityKind, FieldSpec, FieldType, KindSpec
+from registry.kinds import (
+    COMMON_FIELDS,
+    KIND_SPECS,
+    FacilityKind,
+    FieldSpec,
+    FieldType,
+    KindSpec,
+)
 from registry.mapdata import get_compliance_counts
 from registry.web import mapviews
 
@@ -456,6 +471,7 @@ def facility_detail(facility_id: int) -> str:
         history=_recent_history(session, facility_id),
         edit_fields=_edit_fields(session, facility_id),
         map_url=url_for("mapviews.facility_frame", facility_id=facility_id),
+        map_export_url=url_for("mapviews.facility_export", facility_id=facility_id),
     )
 
 
@@ -512,7 +528,11 @@ def _recent_history(session: Any, facility_id: int, n: int = 5) -> list[Any] | N
 def _edit_fields(session: Any, facility_id: int) -> list[dict[str, Any]] | None:
     """Input fields of the edit form (current values), or ``None`` when the user may not edit."""
     from registry.auth.identity import current_user
-    from registry.auth.permissions import anonymous_read_enabled, can_edit_district, user_allows
+    from registry.auth.permissions import (
+        anonymous_read_enabled,
+        can_edit_district,
+        user_allows,
+    )
     from registry.editing import get_facility
 
     user = current_user()
@@ -555,6 +575,7 @@ def radius() -> tuple[str, int] | str:
         kinds=[KIND_SPECS[FacilityKind(k)] for k in KIND_ORDER],
         radius_choices=RADIUS_CHOICES,
         frame_url=url_for("mapviews.radius_frame", **frame_args),
+        map_export_url=url_for("mapviews.radius_export", **frame_args),
         limit=mapviews.RADIUS_LIMIT,
     ), (400 if error else 200)
 

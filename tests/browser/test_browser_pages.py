@@ -73,6 +73,21 @@ def test_all_kinds_map(visit, artifacts_dir: Path) -> None:  # type: ignore[no-u
     frame.locator(".leaflet-control-layers-overlays label", has_text="电梯").locator("input").uncheck()
     assert marker_count(frame) < before
     page.screenshot(path=str(artifacts_dir / "map.png"))
+    # a click on a cluster zooms in on it
+    frame.wait_for_function(f"() => !({FIND_MAP})._animatingZoom")
+    zoom = frame.evaluate(f"() => ({FIND_MAP}).getZoom()")
+    target = frame.evaluate("""() => {
+        for (const e of document.querySelectorAll('.marker-cluster')) {
+            const r = e.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+            if (e.contains(document.elementFromPoint(x, y))) { return {x, y}; }  // not under another kind's cluster
+        }
+        return null;
+    }""")
+    assert target, "no cluster icon can be clicked"
+    box = frame.frame_element().bounding_box()
+    page.mouse.click(box["x"] + target["x"], box["y"] + target["y"])
+    frame.wait_for_function(f"() => ({FIND_MAP}).getZoom() > {zoom} && !({FIND_MAP})._animatingZoom",
+                            timeout=10_000)
     log.assert_clean()
 
 

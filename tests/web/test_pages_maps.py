@@ -37,7 +37,7 @@ def shows(html: str, text: str) -> bool:
 def marker_latlngs(html: str) -> list[tuple[float, float]]:
     """[lat, lon] pairs of the MarkerRows arrays of a folium page built by maps.facilities_map."""
     out = []
-    for block in re.findall(r"var rows = (\[\[.*?\]\]);", html, re.S):
+    for block in re.findall(r"var rows = (\[\[.*?\]\]);", html, re.DOTALL):
         out += [(r[0], r[1]) for r in json.loads(block)]
     return out
 
@@ -151,10 +151,33 @@ def test_facility_mini_map_and_radius_frame(client: FlaskClient, session: Sessio
     assert '"gcj02"' in amap  # a click on a GCJ-02 map reports GCJ-02 coordinates
 
 
+def test_facility_and_radius_maps_export_as_one_offline_file(client: FlaskClient, session: Session) -> None:
+    fid = add_museum(session, XSS)
+    page = client.get(f"/facilities/{fid}").get_data(as_text=True)
+    assert f'href="/map/facility/{fid}/export.html' in page
+    resp = client.get(f"/map/facility/{fid}/export.html")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and f"facility-{fid}-map.html" in resp.headers["Content-Disposition"]
+    assert find_external_requests(html) == [] and '<script src="/static' not in html
+    assert "L.circle" in html and XSS not in html and f"http://localhost/facilities/{fid}" in html
+    assert client.get("/map/facility/999999999/export.html").status_code == 404
+
+    radius_page = client.get("/radius?lon=113.6654&lat=34.7579&radius=300").get_data(as_text=True)
+    assert 'id="export-map" href="/map/radius/export.html?' in radius_page
+    resp = client.get("/map/radius/export.html?lon=113.6654&lat=34.7579&radius=300")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "radius-map.html" in resp.headers["Content-Disposition"]
+    assert find_external_requests(html) == [] and '<script src="/static' not in html
+    assert "L.circle" in html and '"radius": 300.0' in html
+    assert "registry:pick" not in html  # a click in the file must not try to navigate
+    assert client.get("/map/radius/export.html?lon=113.6654").status_code == 400
+
+
 def test_xss_name_never_reaches_the_map_unescaped(client: FlaskClient, session: Session) -> None:
     fid = add_museum(session, XSS)
     for url in ("/map/frame?kinds=museum", f"/map/facility/{fid}/frame", "/map/export.html?kinds=museum",
-                "/map/radius/frame?lon=113.6654&lat=34.7579&radius=50"):
+                "/map/radius/frame?lon=113.6654&lat=34.7579&radius=50", f"/map/facility/{fid}/export.html",
+                "/map/radius/export.html?lon=113.6654&lat=34.7579&radius=50"):
         html = client.get(url).get_data(as_text=True)
         assert XSS not in html, url
 

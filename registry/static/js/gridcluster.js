@@ -150,6 +150,7 @@
       this._group.clearLayers();
       for (var k = 0; k < layers.length; k++) { this._group.addLayer(layers[k]); }
       this._drawn = true;
+      this._drawnZoom = z;  // lets tests and bench/map_bench.py see that the view is drawn
       map.fire('rg:layerdrawn', {layer: this, markers: layers.length});
     },
 
