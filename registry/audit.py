@@ -325,9 +325,11 @@ def batch_events(session: Session, batch_id: int) -> list[AuditEvent]:
 
 # --------------------------------------------------------------------------- imports, set-based
 # An import writes up to millions of rows with set-based SQL (registry.importer); its audit events are
-# written the same way: the snapshot of every facility is built in SQL in the same canonical form as
-# :func:`snapshot` (lon/lat rounded to 1e-7, floats to 1e-9, dates ISO, times HH:MM, point lists
-# "lon,lat;..." with 6 decimals), and ``changes`` is the per-field difference computed in SQL.
+# written the same way.  Each field is rendered in SQL in the same canonical form as :func:`snapshot`
+# (lon/lat rounded to 1e-7, floats to 1e-9, dates ISO, times HH:MM, point lists "lon,lat;..." with 6
+# decimals) and ``changes`` is built per row as one ``jsonb_build_object`` of
+# ``CASE WHEN before IS DISTINCT FROM after THEN [before, after] END`` with the nulls stripped: no
+# intermediate snapshot, no per-key subquery.  "Before" is a typed row (``NULL`` row for a creation).
 def _points_sql(col: str) -> str:
     return (f"(SELECT string_agg(round(ST_X(d.geom)::numeric, 6)::text || ',' || round(ST_Y(d.geom)::numeric, 6)::text,"
             f" ';' ORDER BY d.path) FROM ST_DumpPoints({col}) d)")
@@ -345,8 +347,8 @@ def _value_sql(col: str, field_type: FieldType | None) -> str:
     return col
 
 
-def snapshot_sql(kind: str, f: str = "f", k: str = "k") -> str:
-    """SQL ``jsonb`` expression: the :func:`snapshot` of a facility row ``f`` joined to its kind row ``k`` (no ``id``)."""
+def _field_sql(kind: str, f: str, k: str) -> list[tuple[str, str]]:
+    """``[(key, SQL value)]`` of every audited field of a facility row ``f`` joined to its kind row ``k``."""
     pairs: list[tuple[str, str]] = []
     for key in COMMON_KEYS:
         if key == "lon":
@@ -357,6 +359,10 @@ def snapshot_sql(kind: str, f: str = "f", k: str = "k") -> str:
             pairs.append((key, f"{f}.{key}"))
     for field in KIND_SPECS[FacilityKind(kind)].fields:
         pairs.append((field.name, _value_sql(f"{k}.{field.name}", field.type)))
+    return pairs
+
+
+def _objects(pairs: list[tuple[str, str]]) -> str:
     parts = []
     for start in range(0, len(pairs), 40):  # jsonb_build_object takes at most 100 arguments
         args = ", ".join(f"'{name}', {expr}" for name, expr in pairs[start:start + 40])
@@ -364,11 +370,21 @@ def snapshot_sql(kind: str, f: str = "f", k: str = "k") -> str:
     return " || ".join(parts)
 
 
-_DIFF_SQL = """(SELECT coalesce(jsonb_object_agg(a.key, jsonb_build_array(coalesce({before} -> a.key, 'null'::jsonb),
-                                                                       coalesce({after} -> a.key, 'null'::jsonb))),
-                        '{{}}'::jsonb)
-   FROM (SELECT jsonb_object_keys(coalesce({after}, {before})) AS key) a
-   WHERE coalesce({before} -> a.key, 'null'::jsonb) IS DISTINCT FROM coalesce({after} -> a.key, 'null'::jsonb))"""
+def snapshot_sql(kind: str, f: str = "f", k: str = "k") -> str:
+    """SQL ``jsonb`` expression: the :func:`snapshot` of a facility row ``f`` joined to its kind row ``k`` (no ``id``)."""
+    return _objects(_field_sql(kind, f, k))
+
+
+def changes_sql(kind: str, before: tuple[str, str], after: tuple[str, str]) -> str:
+    """SQL ``jsonb``: ``{field: [before, after]}`` for every field that differs (like :func:`diff`).
+
+    ``before`` and ``after`` are (facility alias, kind-table alias); an all-``NULL`` row stands for
+    "absent" (a creation's before, a removal's after).
+    """
+    pairs = []
+    for (key, b), (_, a) in zip(_field_sql(kind, *before), _field_sql(kind, *after), strict=True):
+        pairs.append((key, f"CASE WHEN ({b}) IS DISTINCT FROM ({a}) THEN jsonb_build_array({b}, {a}) END"))
+    return f"jsonb_strip_nulls({_objects(pairs)})"
 
 
 def _actor_params(actor: Actor | User | str, comment: str | None) -> dict[str, Any]:
@@ -377,6 +393,7 @@ def _actor_params(actor: Actor | User | str, comment: str | None) -> dict[str, A
             "comment": (comment or "").strip() or None}
 
 
+_ACTOR_SQL = "%(actor)s::text, %(actor_id)s::integer, %(via)s::text, %(addr)s::text"
 _EVENT_COLUMNS = "actor, actor_id, via, remote_addr, action, entity_type, entity_id, facility_id, kind, batch_id, " \
                  "changes, comment"
 
@@ -405,21 +422,20 @@ def record_import(conn: Any, actor: Actor | User | str, batch_id: int, comment: 
 
     params = {**_actor_params(actor, comment), "b": batch_id}
     written = 0
-    for kind, model in KIND_MODELS.items():
-        table = model.__table__.name
-        after, before = snapshot_sql(kind, "f", "k"), snapshot_sql(kind, "bf", "bk")
+    kinds = [row[0] for row in conn.exec_driver_sql(
+        "SELECT DISTINCT kind FROM facility WHERE batch_id = %(b)s", {"b": batch_id})]
+    for kind in kinds:
+        table = KIND_MODELS[kind].__table__.name
         written += conn.exec_driver_sql(f"""
             INSERT INTO audit_event ({_EVENT_COLUMNS})
-            SELECT %(actor)s, %(actor_id)s, %(via)s, %(addr)s, 'import', 'facility', s.id, s.id, %(kind)s, %(b)s,
-                   {_DIFF_SQL.format(before="s.before", after="s.after")}, %(comment)s
-            FROM (SELECT f.id, {after} AS after,
-                         CASE WHEN c.facility_id IS NULL THEN NULL ELSE {before} END AS before
-                  FROM facility f JOIN {table} k ON k.id = f.id
-                  LEFT JOIN import_change c ON c.batch_id = %(b)s AND c.facility_id = f.id
-                  CROSS JOIN LATERAL jsonb_populate_record(NULL::facility, c.before_facility) bf
-                  CROSS JOIN LATERAL jsonb_populate_record(NULL::{table}, c.before_detail) bk
-                  WHERE f.batch_id = %(b)s AND f.kind = %(kind)s
-                  ORDER BY f.id) s
+            SELECT {_ACTOR_SQL}, 'import', 'facility', f.id, f.id, %(kind)s::text, %(b)s::integer,
+                   {changes_sql(kind, ("bf", "bk"), ("f", "k"))}, %(comment)s::text
+            FROM facility f JOIN {table} k ON k.id = f.id
+            LEFT JOIN import_change c ON c.batch_id = %(b)s AND c.facility_id = f.id
+            CROSS JOIN LATERAL jsonb_populate_record(NULL::facility, c.before_facility) bf
+            CROSS JOIN LATERAL jsonb_populate_record(NULL::{table}, c.before_detail) bk
+            WHERE f.batch_id = %(b)s AND f.kind = %(kind)s
+            ORDER BY f.id
         """, {**params, "kind": kind}).rowcount
     batch = conn.exec_driver_sql(
         "SELECT status, source, filename, kind, n_created, n_updated, n_rejected, n_flagged FROM import_batch "
@@ -429,11 +445,11 @@ def record_import(conn: Any, actor: Actor | User | str, batch_id: int, comment: 
     return written
 
 
-_PRE_TABLE = "audit_rollback_before"
+_PRE = "audit_rollback_before"
 
 
 class RollbackAudit:
-    """Audit an import rollback: snapshot the batch's facilities before, write the events after.
+    """Audit an import rollback: copy the batch's rows before, write the events after.
 
     ::
 
@@ -443,26 +459,28 @@ class RollbackAudit:
 
     Facilities the batch created end as ``[value, null]`` (they are gone), facilities it updated as
     ``[value written by the import, value restored]``; a batch event records the status change.
-    Nothing is written when the block raises (the caller's savepoint rolls the snapshot table back).
+    Nothing is written when the block raises (the caller's savepoint rolls the copies back).
     """
 
     def __init__(self, conn: Any, actor: Actor | User | str, batch_id: int, comment: str | None = None) -> None:
         self.conn, self.batch_id = conn, batch_id
         self.params = {**_actor_params(actor, comment), "b": batch_id}
         self.written = 0
+        self.kinds: list[str] = []
 
     def __enter__(self) -> Self:
         from registry.models import KIND_MODELS
 
         conn = self.conn
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_PRE_TABLE}")
-        conn.exec_driver_sql(f"CREATE TEMP TABLE {_PRE_TABLE} (id integer PRIMARY KEY, kind text, snap jsonb) "
-                             "ON COMMIT DROP")
-        for kind, model in KIND_MODELS.items():
-            conn.exec_driver_sql(f"""
-                INSERT INTO {_PRE_TABLE} SELECT f.id, f.kind, {snapshot_sql(kind)}
-                FROM facility f JOIN {model.__table__.name} k ON k.id = f.id
-                WHERE f.batch_id = %(b)s AND f.kind = %(kind)s""", {"b": self.batch_id, "kind": kind})
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_PRE}_facility")
+        conn.exec_driver_sql(f"CREATE TEMP TABLE {_PRE}_facility ON COMMIT DROP AS "
+                             "SELECT * FROM facility WHERE batch_id = %(b)s", {"b": self.batch_id})
+        self.kinds = [row[0] for row in conn.exec_driver_sql(f"SELECT DISTINCT kind FROM {_PRE}_facility")]
+        for kind in self.kinds:
+            table = KIND_MODELS[kind].__table__.name
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_PRE}_{table}")
+            conn.exec_driver_sql(f"CREATE TEMP TABLE {_PRE}_{table} ON COMMIT DROP AS SELECT k.* FROM {table} k "
+                                 f"JOIN {_PRE}_facility p ON p.id = k.id")
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
@@ -471,19 +489,20 @@ class RollbackAudit:
         from registry.models import KIND_MODELS
 
         conn = self.conn
-        for kind, model in KIND_MODELS.items():
+        for kind in self.kinds:
+            table = KIND_MODELS[kind].__table__.name
             self.written += conn.exec_driver_sql(f"""
                 INSERT INTO audit_event ({_EVENT_COLUMNS})
-                SELECT %(actor)s, %(actor_id)s, %(via)s, %(addr)s, 'rollback', 'facility', s.id, s.id, %(kind)s,
-                       %(b)s, {_DIFF_SQL.format(before="s.before", after="s.after")}, %(comment)s
-                FROM (SELECT p.id, p.snap AS before,
-                             CASE WHEN f.id IS NULL THEN NULL ELSE {snapshot_sql(kind)} END AS after
-                      FROM {_PRE_TABLE} p LEFT JOIN facility f ON f.id = p.id
-                      LEFT JOIN {model.__table__.name} k ON k.id = p.id
-                      WHERE p.kind = %(kind)s ORDER BY p.id) s
+                SELECT {_ACTOR_SQL}, 'rollback', 'facility', bf.id, bf.id, %(kind)s::text,
+                       %(b)s::integer, {changes_sql(kind, ("bf", "bk"), ("f", "k"))}, %(comment)s::text
+                FROM {_PRE}_facility bf JOIN {_PRE}_{table} bk ON bk.id = bf.id
+                LEFT JOIN facility f ON f.id = bf.id LEFT JOIN {table} k ON k.id = bf.id
+                WHERE bf.kind = %(kind)s
+                ORDER BY bf.id
             """, {**self.params, "kind": kind}).rowcount
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_PRE_TABLE}")
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_PRE}_{table}")
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_PRE}_facility")
         counts = conn.exec_driver_sql(
-            "SELECT kind, n_created, n_updated FROM import_batch WHERE id = %(b)s", {"b": self.batch_id}).first()
+            "SELECT kind FROM import_batch WHERE id = %(b)s", {"b": self.batch_id}).first()
         _batch_event_sql(conn, self.params, "rollback", self.batch_id, counts[0] if counts else None,
                          {"status": ("committed", "rolled_back"), "n_facilities": (None, self.written)})
