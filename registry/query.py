@@ -1327,15 +1327,21 @@ def has_compiled_shape(q: Query) -> bool:
 
 def _feature_text(fid: int, lon: float, lat: float, props: str, attrs: str | None,
                   distance: float | None) -> str:
-    """One GeoJSON Feature as compact JSON text: exactly ``feature(row)`` once serialised."""
+    """One GeoJSON Feature as compact JSON text: the JSON values of ``feature(row)``.
+
+    Coordinates and distances are written with fixed decimals (``113.6000000``, ``42.100``): the same
+    numbers as ``round(x, 7)`` and ``round(d, 3)`` (both round the double correctly, half to even),
+    at a fifth of the cost of rounding and ``repr``.
+    """
+    body = props[:-1]
     if attrs is not None and len(attrs) > 2:
         if '"coordinates"' in attrs:  # a point list (only as a key: in strings the quotes are escaped)
             attrs = _json_text(_canonical_points(json.loads(attrs)))
-        props = props[:-1] + "," + attrs[1:]
+        body = f"{body},{attrs[1:-1]}"
     if distance is not None:
-        props = f'{props[:-1]},"distance_m":{round(float(distance), 3)!r}}}'
-    return (f'{{"type":"Feature","id":{fid},"geometry":{{"type":"Point","coordinates":'
-            f'[{round(lon, 7)!r},{round(lat, 7)!r}]}},"properties":{props}}}')
+        body = f'{body},"distance_m":{float(distance):.3f}'
+    return (f'{{"type":"Feature","id":{fid},"geometry":{{"type":"Point","coordinates":[{lon:.7f},{lat:.7f}]}},'
+            f'"properties":{body}}}}}')
 
 
 def _json_text(value: Any) -> str:
