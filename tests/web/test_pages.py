@@ -55,6 +55,9 @@ def test_home_counts_compliance_and_targets(client: FlaskClient, session: Sessio
                  "/import"):
         assert f'href="{href}"' in html
     assert 'class="skip-link" href="#main"' in html and '<main id="main"' in html
+    for label in re.findall(r'<li class="target[^"]*" data-rule="([^"]+)">.*?class="target-label">([^<]*)<', html,
+                            re.DOTALL):
+        assert not label[1].strip().startswith(label[0]), label  # the rule ID is shown once, not twice
 
 
 def test_home_compliance_glance_counts_missing_status_as_unknown(client: FlaskClient, session: Session) -> None:
@@ -63,7 +66,7 @@ def test_home_compliance_glance_counts_missing_status_as_unknown(client: FlaskCl
     mid = session.scalar(select(Facility.id).where(Facility.kind == "museum").limit(1))
     session.execute(Facility.__table__.update().values(compliance_status="non_compliant").where(Facility.id == mid))
     html = client.get("/").get_data(as_text=True)
-    row = re.search(r'<tr data-kind="museum">(.*?)</tr>', html, re.S).group(1)
+    row = re.search(r'<tr data-kind="museum">(.*?)</tr>', html, re.DOTALL).group(1)
     counts = re.findall(r">([\d,]+)</a>", row)
     assert counts == ["0", "1", f"{total - 1:,}"]
 
@@ -222,10 +225,10 @@ def test_detail_shows_attributes_findings_map_and_history_link(client: FlaskClie
     for label in ("座位数", "藏书量", "建筑面积", "产权形式"):  # every attribute of the kind, unknown ones too
         assert label in html
     assert 'data-rule="SR-2"' in html and "SR-2 " in html  # SR-2 fails: 12 seats < 15
-    sr2 = re.search(r'data-rule="SR-2">(.*?)</tr>', html, re.S).group(1)
+    sr2 = re.search(r'data-rule="SR-2">(.*?)</tr>', html, re.DOTALL).group(1)
     assert "verdict-fail" in sr2 and "郑政文" in sr2  # the citation is shown
     assert f'src="/map/facility/{fid}/frame"' in html
-    assert f"/radius?lon=" in html
+    assert "/radius?lon=" in html
 
 
 def test_detail_of_unknown_or_deleted_facility_is_404(client: FlaskClient, session: Session) -> None:
