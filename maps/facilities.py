@@ -259,7 +259,9 @@ def _fast_layer(
         callback=callback,
         control=False,
         icon_create_function=_cluster_icon_js(style.kind),
-        options={"showCoverageOnHover": False, "chunkedLoading": True, "maxClusterRadius": 60},
+        # No chunkedLoading: a zoom while the chunks are still being added (the initial fitBounds)
+        # makes Leaflet.markercluster 1.1 fail on clusters whose bounds are not computed yet.
+        options={"showCoverageOnHover": False, "chunkedLoading": False, "maxClusterRadius": 60},
     ).add_to(group)
 
 

@@ -258,3 +258,36 @@ def test_rule_drill_down_from_the_rule_catalogue(visit) -> None:  # type: ignore
     assert page.locator("#rule-filter .rule-id").inner_text() == "SR-2"
     assert page.locator("#facility-table tbody tr").count() >= 1
     log.assert_clean()
+
+
+def test_fast_marker_cluster_layer_loads_and_zooms_without_errors(visit, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Layers above ``fast_threshold`` (FastMarkerCluster): no error while loading, a cluster click zooms in."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    import maps
+
+    rng = np.random.default_rng(7)
+    n = 5000
+    gdf = gpd.GeoDataFrame({"id": np.arange(n), "kind": ["elevator"] * n, "name": [f"电梯{i}" for i in range(n)],
+                            "address": None, "district_name": None, "status": "in_use", "compliance_status": None},
+                           geometry=shapely.points(112.72 + rng.random(n) * 1.5, 34.26 + rng.random(n) * 0.71),
+                           crs=4326)
+    path = tmp_path / "fast.html"
+    path.write_text(maps.standalone_html(maps.facilities_map(gdf)), encoding="utf-8")
+    page, log = visit("")
+    page.goto(path.as_uri(), wait_until="load")
+    page.wait_for_selector(".marker-cluster")
+    page.wait_for_function(f"() => !({FIND_MAP})._animatingZoom")
+    zoom = page.evaluate(f"() => ({FIND_MAP}).getZoom()")
+    target = page.evaluate("""() => {
+        for (const e of document.querySelectorAll('.marker-cluster')) {
+            const r = e.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+            if (e.contains(document.elementFromPoint(x, y))) { return {x, y}; }
+        }
+        return null;
+    }""")
+    page.mouse.click(target["x"], target["y"])
+    page.wait_for_function(f"() => ({FIND_MAP}).getZoom() > {zoom} && !({FIND_MAP})._animatingZoom", timeout=10_000)
+    log.assert_clean()
