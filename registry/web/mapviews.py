@@ -63,7 +63,7 @@ from registry.mapdata import get_data_version, get_map_districts, get_map_facili
 bp = Blueprint("mapviews", __name__)
 
 BASEMAP_KEYS = ("none", "osm", "tianditu", "amap")
-DEFAULT_GRID_THRESHOLD = 20_000
+DEFAULT_GRID_THRESHOLD = 5_000
 """Above this many facilities the all-kinds map uses grid clusters (:mod:`maps.gridcluster`)."""
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 RADIUS_LIMIT = 2000

@@ -291,3 +291,27 @@ def test_fast_marker_cluster_layer_loads_and_zooms_without_errors(visit, tmp_pat
     page.mouse.click(target["x"], target["y"])
     page.wait_for_function(f"() => ({FIND_MAP}).getZoom() > {zoom} && !({FIND_MAP})._animatingZoom", timeout=10_000)
     log.assert_clean()
+
+
+def test_radius_form_by_keyboard_only(visit) -> None:  # type: ignore[no-untyped-def]
+    """Type a GCJ-02 point, tab through the form, submit with Enter: results and the centre in WGS-84."""
+    page, log = visit("/radius")
+    page.focus("#f-lon")
+    page.keyboard.type("113.6714")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "f-lat"
+    page.keyboard.type("34.7566")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "f-crs"
+    page.keyboard.press("ArrowDown")  # WGS-84 -> GCJ-02, chosen from the keyboard
+    crs = page.evaluate("() => document.activeElement.value")
+    assert crs == "gcj02"
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "f-radius"
+    page.keyboard.press("Control+A")
+    page.keyboard.type("1000")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert f"crs={crs}" in page.url and "radius=1000" in page.url
+    assert page.locator("#radius-table tbody tr").count() >= 1
+    log.assert_clean()
