@@ -13,7 +13,8 @@ times, at the same random points:
       (``count(*) OVER ()`` for the total), then joined to ``facility``,
       ``district`` and the five kind tables, typed columns;
     * ``api_sql``: the API's own statement (the query layer's SQL, properties
-      as JSON text), executed directly;
+      as JSON text), executed directly the way the API runs it (``$n``
+      placeholders on a ``psycopg.RawCursor``);
 
     the *reference* of each query is the faster of the two (by median), so the
     ratio cannot flatter the API.  The nearest query is the exact one (k
