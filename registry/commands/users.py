@@ -53,9 +53,14 @@ def cli_actor(session, command: str, as_user: str | None) -> Actor:  # type: ign
     registry.auth.permissions.CliPermissionError
         Exit code 2 with a clear message: no user given, unknown or disabled user, role lacking the permission.
     """
-    from registry.auth.permissions import cli_permission
+    return Actor.of(cli_user(session, command, as_user), "cli")
 
-    return _actor_for(session, cli_permission(command), as_user)
+
+def cli_user(session, command: str, as_user: str | None):  # type: ignore[no-untyped-def]
+    """The :class:`~registry.models.User` the CLI write ``command`` runs as (see :func:`cli_actor`)."""
+    from registry.auth.permissions import check_cli, cli_permission
+
+    return check_cli(session, cli_permission(command), as_user)
 
 
 def _actor_for(session, permission: str, as_user: str | None) -> Actor:  # type: ignore[no-untyped-def]
