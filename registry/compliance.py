@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
+from registry import localtime
 from registry.rules import ALL_RULES
 from registry.rules import district as _district
 from registry.rules import spatial as _spatial
@@ -158,7 +159,7 @@ def evaluate_facility(
     rules = _FACILITY_RULES.get(str(kind))
     if rules is None:
         raise ValueError(f"unknown facility kind {kind!r}; expected one of: {', '.join(KINDS)}")
-    ctx = EvalContext(as_of or dt.date.today(), context)
+    ctx = EvalContext(as_of or localtime.today(), context)
     subject = facility.get("id")
     return [_finding(rule, _run(rule, facility, ctx), "facility", subject) for rule in rules]
 
@@ -223,7 +224,7 @@ def evaluate_facilities(
     (so "searched, nothing found" can pass).  Without both, spatial parts are
     unknown.
     """
-    day = as_of or dt.date.today()
+    day = as_of or localtime.today()
     contexts = build_contexts(neighbours or (), searched)
     empty = SpatialContext((), dict(searched)) if searched is not None else None
     for facility in facilities:
@@ -277,7 +278,7 @@ def evaluate_districts(
         ``subject_type="district"``, ``subject_id`` the adcode; MUS-2 gives two
         findings per county (comprehensive, thematic), each with a :class:`Progress`.
     """
-    day = as_of or dt.date.today()
+    day = as_of or localtime.today()
     findings: list[Finding] = []
     for unit in _units(units, facilities):
         for rule_id, check in _district.UNIT_CHECKS:
@@ -323,7 +324,7 @@ def evaluate_city(
     parking_scope : collection of str, optional
         District codes forming 市区 for the berth target (default: 中原, 二七, 金水, 管城, 惠济 and the zones).
     """
-    day = as_of or dt.date.today()
+    day = as_of or localtime.today()
     if city_population is None:
         pops = [u.get("population") for u in units]
         city_population = sum(float(p) for p in pops if p is not None) if pops and None not in pops else None

@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
 )
 
+from registry import localtime
 from registry.compliance import RULES, Rule
 from registry.compliance_db import store
 from registry.compliance_db.load import KINDS
@@ -41,7 +42,7 @@ from registry.compliance_db.service import (
 from registry.kinds import KIND_SPECS, FacilityKind
 from registry.models import ComplianceFinding, ComplianceRun, District, Facility
 
-LOCAL_TZ = dt.timezone(dt.timedelta(hours=8), "UTC+8")
+LOCAL_TZ = localtime.LOCAL_TZ
 """China Standard Time (no daylight saving): times shown to people."""
 VERDICTS = ("pass", "fail", "unknown", "not_applicable", "flag")
 STATUSES = ("compliant", "non_compliant", "unknown")
@@ -232,7 +233,7 @@ def get_facility_compliance(bind: Bind, facility_id: int, as_of: dt.date | None 
     else:
         from registry.compliance_db.load import loaded_layers
 
-        day = as_of or dt.date.today()
+        day = as_of or localtime.today()
         result = next(iter(evaluate_kind(conn, fac["kind"], day, loaded_layers(conn), [fac["id"]])))
         findings = [_finding_dict({**fd.to_dict(), "as_of": day}) for fd in result.findings]
         status, checked, stored, stored_as_of = result.status, None, False, day

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from registry import localtime
 from registry.compliance import (
     Finding,
     build_contexts,
@@ -218,7 +219,7 @@ def run_check(
     if unknown_kinds:
         raise ValueError(f"unknown facility kind(s): {', '.join(unknown_kinds)}; expected one of: {', '.join(KINDS)}")
     full = len(chosen) == len(KINDS)
-    day = as_of or dt.date.today()
+    day = as_of or localtime.today()
     store.lock(conn)
     layers = load.loaded_layers(conn)
     run_id = store.start_run(conn, "full" if full else "kinds", chosen, trigger, day, layers)
@@ -299,7 +300,7 @@ def recheck(
     else:
         started = time.perf_counter()
         ids = {int(i) for i in facility_ids}
-        day = as_of or dt.date.today()
+        day = as_of or localtime.today()
         store.lock(conn)
         info, gone = affected_by(conn, ids)
         if len(info) > FULL_RECHECK_SHARE * max(_registry_size(conn), 1) and len(info) > 1000:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from registry import localtime
 from registry.coverage.layers import DEFAULT_LAYER
 from registry.coverage.standards import standard_for
 from registry.kinds import FacilityKind, FieldType, spec_for
@@ -242,7 +243,7 @@ class CoverageRequest:
 
     @property
     def as_of_date(self) -> dt.date:
-        return self.as_of or dt.date.today()
+        return self.as_of or localtime.today()
 
     def to_params(self) -> dict[str, Any]:
         """Plain parameters (radii resolved, so a re-run uses exactly the same ones)."""
@@ -279,7 +280,7 @@ def coverage_request(args: Mapping[str, Any]) -> CoverageRequest:
     layer = str(args.get("layer") or DEFAULT_LAYER).strip()
     filters = parse_filter(kind, args.get("status"), args.get("where"), args.get("district"))
     as_of = parse_date(args.get("as_of"))
-    if as_of is not None and as_of > dt.date.today():
+    if as_of is not None and as_of > localtime.today():
         raise CoverageInputError(f"as_of {as_of} is in the future", "as_of")
     hot = parse_int(args.get("hot_spots"), "hot_spots", 200, 0, MAX_HOT_SPOTS)
     return CoverageRequest(kind, radii, layer, filters, as_of, hot)
@@ -418,7 +419,7 @@ class SiteRequest:
 
     @property
     def as_of_date(self) -> dt.date:
-        return self.as_of or dt.date.today()
+        return self.as_of or localtime.today()
 
     def to_params(self) -> dict[str, Any]:
         return {"kind": self.kind, "radius_m": self.radius_m, "k": self.k, "layer": self.layer,

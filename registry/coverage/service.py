@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import numpy as np
@@ -25,6 +24,7 @@ import shapely
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from registry import localtime
 from registry.coverage import cache
 from registry.coverage.inputs import (
     FacilitySet,
@@ -63,8 +63,6 @@ from registry.spatial import (
     select_population_layer,
     select_population_layers,
 )
-
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 _COPY_DTYPE = np.dtype([
     ("nfields", ">i2"), ("l_id", ">i4"), ("id", ">i8"), ("l_lon", ">i4"), ("lon", ">f8"),
@@ -170,7 +168,7 @@ def load_units(session: Session) -> UnitTable:
 def _created_before(as_of: dt.date | None) -> dt.datetime | None:
     if as_of is None:
         return None
-    return dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min, tzinfo=LOCAL_TZ)
+    return localtime.start_of_next_day(as_of)
 
 
 def load_facilities(session: Session, kind: str, filters: FacilityFilter, as_of: dt.date | None,
@@ -264,7 +262,7 @@ def _context(kind: str, filters: FacilityFilter, as_of: dt.date, grid: Populatio
                      "residents_per_facility_max": std.residents_per_facility_max},
         "capacity": {"field": spec.capacity_field, "unit": {"zh": std.capacity_unit_zh, "en": std.capacity_unit_en}}
         if spec.capacity_field else None,
-        "computed_at": dt.datetime.now(LOCAL_TZ).isoformat(timespec="seconds"),
+        "computed_at": localtime.now().isoformat(timespec="seconds"),
         "n_facilities": len(facilities),
         "notes": notes,
         **(extra or {}),

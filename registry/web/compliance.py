@@ -31,6 +31,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from registry import localtime
 from registry.compliance import RULES
 from registry.compliance_db import read
 from registry.compliance_db.load import KINDS
@@ -130,7 +131,7 @@ def finding_message(row: Any) -> str:
 
 def _context(as_of: dt.date | None) -> dict[str, Any]:
     return {"as_of_arg": as_of.isoformat() if as_of else "", "rule_link": rule_link, "list_url": list_url,
-            "RULES": RULES, "KINDS": KINDS, "today": dt.date.today().isoformat()}
+            "RULES": RULES, "KINDS": KINDS, "today": localtime.today().isoformat()}
 
 
 # --------------------------------------------------------------------------- pages
@@ -162,7 +163,7 @@ def rectification(district: str) -> str:
         abort(404, description=_("There is no county-level district %(name)s.", name=district))
     data = read.get_rectification(session, code, as_of)
     return render_template("compliance/rectification.html", data=data,
-                           generated=dt.datetime.now(read.LOCAL_TZ).strftime("%Y-%m-%d %H:%M (UTC+8)"),
+                           generated=localtime.now().strftime("%Y-%m-%d %H:%M (UTC+8)"),
                            **_context(as_of))
 
 

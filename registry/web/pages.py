@@ -26,7 +26,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from registry import cql2
+from registry import cql2, localtime
 from registry import query as ql
 from registry.db import get_session
 from registry.facilities import KIND_ORDER, get_count_table
@@ -186,7 +186,7 @@ def city_targets(session: Any) -> list[Any]:
 
     from registry.mapdata import get_city_progress, get_data_version
 
-    version = (get_data_version(session), dt.date.today())
+    version = (get_data_version(session), localtime.today())
     cached = current_app.extensions.get("registry.city_targets")
     if cached and cached[0] == version:
         return cached[1]
@@ -418,7 +418,7 @@ def facility_export() -> Response:
         abort(400, description=_error_text(exc))
     kinds = (req.kind,) if req.kind else tuple(KIND_ORDER)
     body = ql.to_csv([csv_safe_row(r) for r in rows], kinds)
-    name = f"facilities-{req.kind or 'all'}-{dt.date.today():%Y%m%d}.csv"
+    name = f"facilities-{req.kind or 'all'}-{localtime.today():%Y%m%d}.csv"
     return Response(body.encode("utf-8"), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

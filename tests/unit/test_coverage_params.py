@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from registry import localtime
 from registry.coverage.inputs import FacilitySet, LayerInfo, PopulationGrid, UnitTable
 from registry.coverage.metrics import compute_coverage
 from registry.coverage.params import (
@@ -148,4 +149,4 @@ def test_added_sites_get_negative_ids_and_units() -> None:
 
 
 def test_as_of_defaults_to_today() -> None:
-    assert coverage_request({"kind": "museum"}).as_of_date == dt.date.today()
+    assert coverage_request({"kind": "museum"}).as_of_date == localtime.today()
