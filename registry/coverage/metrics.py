@@ -311,7 +311,7 @@ def hot_spots(grid: PopulationGrid, distance_m: np.ndarray, radius_m: float, *, 
     """
     distance_m = np.asarray(distance_m, dtype=float)
     uncovered = np.flatnonzero((distance_m > radius_m) & (grid.population > 0))
-    if top is not None and len(uncovered) > top:
+    if top is not None and len(uncovered) > top > 0:
         # The top-N populations (with every cell tied at the cut), then an exact order.
         cut = np.partition(grid.population[uncovered], len(uncovered) - top)[len(uncovered) - top]
         uncovered = uncovered[grid.population[uncovered] >= cut]

@@ -106,7 +106,7 @@ def list_runs(session: Session, kind: str | None = None, analysis: str | None = 
 
 def get_run(session: Session, run_id: int) -> CoverageRun:
     """The run ``run_id``; raises :class:`RunNotFound`."""
-    run = session.get(CoverageRun, int(run_id))
+    run = session.get(CoverageRun, int(run_id)) if 0 < int(run_id) <= 2**31 - 1 else None  # integer column
     if run is None:
         raise RunNotFound(f"no saved analysis with id {run_id}")
     return run

@@ -3,23 +3,49 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
-from registry.web import api, errors, pages
+PG_INTEGER_MAX = 2**31 - 1
+"""Largest value of a PostgreSQL ``integer`` (the type of every id column)."""
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in every route: an id no ``integer`` column can hold becomes 0, which no row has.
+
+    The view then answers its ordinary "not found" (404) instead of the database raising
+    "integer out of range" (a 500).
+    """
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return number if number <= PG_INTEGER_MAX else 0
 
 
 def init_app(app: Flask) -> None:
     """Register the blueprints and error handlers on ``app``."""
     from registry import auth as _auth
-    from registry.web import auth as auth_pages, facility_edit
+    from registry.web import (
+        api,
+        auth as auth_pages,
+        compliance,
+        coverage,
+        errors,
+        facility_edit,
+        imports,
+        mapviews,
+        ogc,
+        pages,
+    )
 
+    app.url_map.converters["int"] = RowIdConverter  # before any rule is added
     _auth.init_app(app)  # sessions, tokens, the permission table on every request, CSRF, security headers
     app.register_blueprint(auth_pages.bp)
     app.register_blueprint(facility_edit.bp)
     app.register_blueprint(pages.bp)
-    app.register_blueprint(__import__("registry.web.mapviews", fromlist=["bp"]).bp)  # /map, map frames
+    app.register_blueprint(mapviews.bp)  # /map, map frames
     app.register_blueprint(api.bp, url_prefix="/api")
-    app.register_blueprint(__import__("registry.web.ogc", fromlist=["bp"]).bp, url_prefix="/ogc")
-    app.register_blueprint(__import__("registry.web.imports", fromlist=["bp"]).bp)  # /import, /export
-    app.register_blueprint(__import__("registry.web.coverage", fromlist=["bp"]).bp)  # /coverage, /site-selection, /api/coverage
-    app.register_blueprint(__import__("registry.web.compliance", fromlist=["bp"]).bp)  # /rules, /compliance, /api/compliance
+    app.register_blueprint(ogc.bp, url_prefix="/ogc")
+    app.register_blueprint(imports.bp)  # /import, /export
+    app.register_blueprint(coverage.bp)  # /coverage, /site-selection, /api/coverage
+    app.register_blueprint(compliance.bp)  # /rules, /compliance, /api/compliance
     errors.init_app(app)

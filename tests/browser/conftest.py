@@ -44,9 +44,16 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def live_server(pg_url: str, sample_loaded: None) -> Iterator[str]:
     """Base URL of the app served by a werkzeug server thread on a free loopback port."""
-    from registry import create_app
+    from sqlalchemy import create_engine
 
-    app = create_app({"DATABASE_URL": pg_url, "SECRET_KEY": "browser-tests", "REGISTRY_ANONYMOUS_READ": "1"})
+    from registry import create_app
+    from registry.web import api
+
+    # An engine of its own: tests that dispose the process-wide engine_for(pg_url) while this server
+    # still runs (the CLI tests) would otherwise orphan a connection the server had checked out.
+    engine = create_engine(pg_url, pool_pre_ping=True)
+    app = create_app({"DATABASE_URL": pg_url, "DB_BIND": engine, "SECRET_KEY": "browser-tests",
+                      "REGISTRY_ANONYMOUS_READ": "1"})
     server = make_server("127.0.0.1", _free_port(), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
@@ -56,9 +63,8 @@ def live_server(pg_url: str, sample_loaded: None) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
-        from registry.db import engine_for
-
-        engine_for(pg_url).dispose()  # the server's pooled connections (else a ResourceWarning at exit)
+        engine.dispose()  # the server's pooled connections (else a ResourceWarning at exit)
+        api.dispose_read_pools()
 
 
 @pytest.fixture(scope="module")
