@@ -154,6 +154,7 @@ def test_hot_spots_rank_uncovered_cells_by_population(grid: PopulationGrid, faci
     everyone = hot_spots(grid, np.full(3, np.inf), 300)
     assert everyone["cell_id"].tolist() == [13, 12, 11] and everyone["nearest_m"].isna().all()
     assert hot_spots(grid, np.full(3, np.inf), 300, top=2)["rank"].tolist() == [1, 2]
+    assert hot_spots(grid, np.full(3, np.inf), 300, top=0).empty  # hot_spots=0: none asked for
 
 
 def test_compute_coverage_city_and_units(grid: PopulationGrid, facilities: FacilitySet, units: UnitTable) -> None:

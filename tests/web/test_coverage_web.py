@@ -126,6 +126,7 @@ def test_api_save_run_and_list(login_as) -> None:
     bad = c.post("/api/coverage/runs", json={"analysis": "magic", "params": {}})
     assert bad.status_code == 400 and bad.get_json()["parameter"] == "analysis"
     assert c.get("/api/coverage/runs/987654321").status_code == 404
+    assert c.get("/api/coverage/runs/99999999999").status_code == 404  # beyond an integer column
 
 
 def test_coverage_page_form_and_results(client: FlaskClient) -> None:
@@ -184,6 +185,7 @@ def test_run_pages_compare_and_exports(client: FlaskClient, session) -> None:
     assert client.get(f"/coverage/runs/{a.id}/export.pdf").status_code == 404
     assert client.get(f"/coverage/runs/{a.id}/export.csv?table=nope").status_code == 400
     assert client.get("/coverage/runs/987654321").status_code == 404
+    assert client.get("/coverage/runs/2147483648").status_code == 404
     assert client.get("/coverage/runs/compare?a=1").status_code == 400
     assert client.get("/api/coverage/layers").get_json()["layers"][0]["name"]
 
