@@ -640,9 +640,9 @@ GENERATED_MUSEUMS: tuple[MuseumSeed, ...] = (
     MuseumSeed(None, "shuanghu", "non_state", "thematic", "none", "open", "双湖片区", 2021),
     MuseumSeed(None, "shuanghu", "state", "thematic", "grade3", "open", "双湖片区", 2019),
     MuseumSeed(None, "shuanghu", "non_state", "thematic", "none", "open", "双湖片区", 2022),
-    MuseumSeed(None, "shuanghu", "non_state", "thematic", "none", "building", "双湖片区", None),
-    MuseumSeed(None, "shuanghu", "industry", "industry", "none", "building", "双湖片区", None),
-    MuseumSeed(None, "shuanghu", "non_state", "thematic", "none", "planned", "双湖片区", None),
+    MuseumSeed(None, "shuanghu", "non_state", "thematic", "none", "open", "双湖片区", 2024),
+    MuseumSeed(None, "shuanghu", "industry", "industry", "none", "open", "双湖片区", 2025),
+    MuseumSeed(None, "shuanghu", "non_state", "thematic", "none", "open", "双湖片区", 2025),
     # 二七区: one more open thematic
     MuseumSeed(None, "erqi", "non_state", "thematic", "none", "open", None, 2016),
     # 管城回族区: a second open thematic
