@@ -11,6 +11,7 @@ from typing import Any
 
 from registry import query as ql
 from registry.kinds import FieldType
+from registry.web import coverage
 
 NUMBER_PAIR = r"^\s*-?[0-9]+(\.[0-9]+)?\s*,\s*-?[0-9]+(\.[0-9]+)?\s*$"
 KIND_ENUM = [k for k in ql.KIND_VALUES]
@@ -139,7 +140,7 @@ def api_document() -> dict[str, Any]:
     properties = {f.name: field_schema(f) for f in ql.FIELDS.values() if f.queryable}
     properties["distance_m"] = {"type": "number", "description": "distance from the query point in metres"}
     fc = {"$ref": "#/components/schemas/FeatureCollection"}
-    return {
+    document = {
         "openapi": "3.0.3",
         "info": {
             "title": "郑州市城市设施登记 API / Zhengzhou Urban Facility Registry API",
@@ -227,6 +228,9 @@ def api_document() -> dict[str, Any]:
             },
         },
     }
+    for path, item in coverage.openapi_paths().items():  # the coverage blueprint documents its own paths
+        document["paths"][path] = {"servers": [{"url": "/api"}], **item}  # not (yet) under /api/v1
+    return document
 
 
 # --------------------------------------------------------------------------- OGC API – Features
