@@ -35,7 +35,7 @@ FIND_MAP = "Object.keys(window).map(k => window[k]).find(v => v && window.L && v
 def test_home_page(visit, artifacts_dir: Path) -> None:  # type: ignore[no-untyped-def]
     page, log = visit("/")
     assert page.title().startswith("首页概览")
-    assert page.locator("h1").inner_text() == "各区县设施数量"
+    assert page.locator("h1").inner_text() == "全市设施概况：按类型和区县"
     assert page.locator(".card").count() == 6
     assert page.locator("#district-counts tbody tr").count() >= 12
     assert page.locator("#targets li.target").count() >= 3
