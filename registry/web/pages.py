@@ -352,8 +352,9 @@ def _filter_fields(spec: KindSpec | None) -> list[FieldSpec]:
 
 
 @bp.get("/kinds/<kind>")
+@bp.get("/facilities/<kind>")
 def kind_list(kind: str) -> Response:
-    """``/kinds/<kind>`` is the list of one kind."""
+    """``/kinds/<kind>`` and ``/facilities/<kind>`` are the list of one kind (numbers are facility pages)."""
     try:
         value = ql.parse_kinds(kind, "kind")[0]
     except (ql.QueryError, IndexError):

@@ -101,6 +101,10 @@ def test_kinds_route_redirects_to_the_list(client: FlaskClient) -> None:
     assert resp.status_code == 302 and resp.location.endswith("/facilities?kind=study_room")
     assert client.get("/kinds/城市书房").status_code == 302
     assert client.get("/kinds/library").status_code == 404
+    resp = client.get("/facilities/kindergarten")  # the kind word in the facility URL space too
+    assert resp.status_code == 302 and resp.location.endswith("/facilities?kind=kindergarten")
+    assert client.get("/facilities/library").status_code == 404
+    assert client.get("/facilities/99999999").status_code == 404  # numbers stay facility pages (no redirect)
 
 
 def test_search_finds_chinese_names_and_nothing_else(client: FlaskClient, session: Session) -> None:
