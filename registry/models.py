@@ -44,6 +44,9 @@ SRID = 4326
 METRIC_SRID = 4547
 """CGCS2000 / 3-degree Gauss-Kruger CM 114E: the metric projection covering Zhengzhou."""
 
+PG_INTEGER_MAX = 2**31 - 1
+"""Largest value of a PostgreSQL ``integer``, the type of every id column."""
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",

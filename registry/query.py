@@ -77,6 +77,7 @@ from registry.coords import parse_crs, to_wgs84
 from registry.kinds import COMMON_FIELDS, KIND_SPECS, Choice, FacilityKind, FieldType
 from registry.models import (
     KIND_MODELS,
+    PG_INTEGER_MAX,
     SRID,
     CensusUnit,
     District,
@@ -1491,7 +1492,7 @@ def _dollar_form(sql: str) -> tuple[str, tuple[str, ...]]:
 def get_facility(session: Session, facility_id: int, out_srid: int = SRID, kinds: Sequence[str] = ()
                  ) -> dict[str, Any] | None:
     """One facility as a row (see :func:`run`), or ``None``."""
-    if not 0 < facility_id < 2**31:
+    if not 0 < facility_id <= PG_INTEGER_MAX:
         return None
     result = run(session, Query(kinds=tuple(kinds), ids=(facility_id,), limit=1, out_srid=out_srid))
     return result.rows[0] if result.rows else None

@@ -32,7 +32,7 @@ from registry.coverage.service import (
     get_whatif,
 )
 from registry.coverage.whatif import parse_scenario
-from registry.models import CoverageRun
+from registry.models import PG_INTEGER_MAX, CoverageRun
 
 ANALYSES = ("coverage", "whatif", "site_selection")
 HOT_SPOTS_KEPT = 200
@@ -106,7 +106,7 @@ def list_runs(session: Session, kind: str | None = None, analysis: str | None = 
 
 def get_run(session: Session, run_id: int) -> CoverageRun:
     """The run ``run_id``; raises :class:`RunNotFound`."""
-    run = session.get(CoverageRun, int(run_id)) if 0 < int(run_id) <= 2**31 - 1 else None  # integer column
+    run = session.get(CoverageRun, int(run_id)) if 0 < int(run_id) <= PG_INTEGER_MAX else None
     if run is None:
         raise RunNotFound(f"no saved analysis with id {run_id}")
     return run

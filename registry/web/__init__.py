@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-PG_INTEGER_MAX = 2**31 - 1
-"""Largest value of a PostgreSQL ``integer`` (the type of every id column)."""
+from registry.models import PG_INTEGER_MAX
 
 
 class RowIdConverter(IntegerConverter):

@@ -53,6 +53,7 @@ from registry.coverage.standards import STANDARDS
 from registry.coverage.whatif import parse_scenario
 from registry.db import get_session
 from registry.kinds import KIND_SPECS
+from registry.models import PG_INTEGER_MAX
 from registry.web.errors import ApiError
 
 bp = Blueprint("coverage", __name__)
@@ -266,8 +267,8 @@ def _two_runs() -> tuple[Any, Any]:
     from registry.coverage.params import parse_int
 
     session = get_session()
-    a = parse_int(request.args.get("a"), "a", 0, 1, 2**31 - 1)
-    b = parse_int(request.args.get("b"), "b", 0, 1, 2**31 - 1)
+    a = parse_int(request.args.get("a"), "a", 0, 1, PG_INTEGER_MAX)
+    b = parse_int(request.args.get("b"), "b", 0, 1, PG_INTEGER_MAX)
     if not a or not b:
         raise CoverageInputError("give two run ids: a= and b=", "a" if not a else "b")
     return runs.get_run(session, a), runs.get_run(session, b)
