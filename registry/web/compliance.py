@@ -222,17 +222,23 @@ def api_findings_csv() -> Response:
     district = _api(parse_district, session, request.args.get("district"))
 
     def generate() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(read.CSV_COLUMNS), extrasaction="ignore")
-        buffer.write("\ufeff")
-        writer.writeheader()
-        for i, row in enumerate(read.iter_finding_rows(session, as_of, kind, district), start=1):
-            writer.writerow(row)
-            if i % 2000 == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
+        # The request's teardown has closed ``session`` by the time the body is streamed; the rows
+        # below open a new transaction on it, which nothing else would end: close it here, or the
+        # connection stays checked out "idle in transaction" until the session is garbage-collected.
+        try:
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=list(read.CSV_COLUMNS), extrasaction="ignore")
+            buffer.write("\ufeff")
+            writer.writeheader()
+            for i, row in enumerate(read.iter_finding_rows(session, as_of, kind, district), start=1):
+                writer.writerow(row)
+                if i % 2000 == 0:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+            yield buffer.getvalue()
+        finally:
+            session.close()
 
     name = "compliance_findings" + (f"_{kind}" if kind else "") + (f"_{district}" if district else "") + ".csv"
     return Response(stream_with_context(generate()), mimetype="text/csv",

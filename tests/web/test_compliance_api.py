@@ -93,3 +93,23 @@ def test_findings_csv_has_every_finding(client: FlaskClient, connection: Connect
     assert len(rows) == _count(connection, "SELECT count(*) FROM compliance_finding WHERE district_code = '410106'")
     assert {"facility", "district"} <= {row["subject_type"] for row in rows}
     assert all(row["citation"] for row in rows) and all(row["rule_id"] in RULES for row in rows)
+
+
+def test_streamed_findings_csv_returns_its_connection(pg_url: str, sample_loaded: None) -> None:
+    """The CSV is streamed after the request's teardown closed the session; the stream must not keep
+    a connection checked out ("idle in transaction" until garbage collection exhausted the pool)."""
+    from sqlalchemy import create_engine
+
+    from registry import create_app
+
+    engine = create_engine(pg_url, pool_size=2, max_overflow=0)
+    try:
+        app = create_app({"TESTING": True, "DATABASE_URL": pg_url, "DB_BIND": engine, "SECRET_KEY": "t",
+                          "REGISTRY_ANONYMOUS_READ": "1"})
+        client = app.test_client()
+        for _ in range(3):  # more than the pool holds: a leak would block the third request
+            with client.get("/api/compliance/findings.csv?kind=museum") as resp:
+                assert resp.status_code == 200 and resp.get_data(as_text=True).startswith("\ufeff")
+            assert engine.pool.checkedout() == 0
+    finally:
+        engine.dispose()
