@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
     )
 
     app.url_map.converters["int"] = RowIdConverter  # before any rule is added
+    errors.init_input_guard(app)  # NUL characters in parameters: a 400 before anything reads them
     _auth.init_app(app)  # sessions, tokens, the permission table on every request, CSRF, security headers
     app.register_blueprint(auth_pages.bp)
     app.register_blueprint(facility_edit.bp)

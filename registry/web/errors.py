@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,51 @@ def _http_error(err: HTTPException):  # type: ignore[no-untyped-def]
 def _unexpected(err: Exception):  # type: ignore[no-untyped-def]
     log.exception("unhandled error on %s", request.path)
     return _http_error(InternalServerError())
+
+
+# --------------------------------------------------------------------------- NUL characters
+# PostgreSQL text cannot hold U+0000: a value carrying one would make the database raise a DataError
+# (a 500) wherever it reaches a query.  Every request is checked once, before any view runs.  Uploads
+# (multipart) are left to the importer, which reads files itself; their parsing is not moved ahead of
+# the permission check.
+def _has_nul(value: Any) -> bool:
+    """True when a parsed JSON value holds a NUL character in any string (key or value)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _nul_parameter() -> str | None:
+    """The first query/form parameter (name or value) or JSON body holding a NUL character, if any."""
+    fields = list(request.args.items(multi=True))
+    if request.mimetype == "application/x-www-form-urlencoded":
+        fields += request.form.items(multi=True)
+    for name, value in fields:
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "\\x00")
+    if request.is_json and (b"\x00" in request.get_data(cache=True) or _has_nul(request.get_json(silent=True))):
+        return "body"
+    return None
+
+
+def _reject_nul_characters() -> None:
+    """``before_request``: a 400 naming the parameter that holds a NUL character (JSON or HTML)."""
+    name = _nul_parameter()
+    if name is None:
+        return
+    message = f"参数 {name} 含有空字符（\\x00），请删除后重试 / parameter '{name}' contains a NUL character (\\x00)"
+    if _wants_json():
+        raise ApiError(message, name)
+    abort(400, description=message)
+
+
+def init_input_guard(app: Flask) -> None:
+    """Check every request's parameters before the other hooks and the views see them."""
+    app.before_request_funcs.setdefault(None, []).insert(0, _reject_nul_characters)
 
 
 def init_app(app: Flask) -> None:
