@@ -73,8 +73,9 @@ def _has_nul(value: Any) -> bool:
 
 
 def _nul_parameter() -> str | None:
-    """The first query/form parameter (name or value) or JSON body holding a NUL character, if any."""
-    fields = list(request.args.items(multi=True))
+    """The first path segment, query/form parameter (name or value) or JSON body holding a NUL character."""
+    fields = [(name, str(value)) for name, value in (request.view_args or {}).items()]  # path segments
+    fields += request.args.items(multi=True)
     if request.mimetype == "application/x-www-form-urlencoded":
         fields += request.form.items(multi=True)
     for name, value in fields:

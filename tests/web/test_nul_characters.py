@@ -18,6 +18,8 @@ PAGES = [
     "/coverage?kind=museum&layer=%00",
     "/compliance?district=%00",
     "/facilities?kind=museum&a.seats%00=1",
+    "/compliance/rectification/%00",
+    "/kinds/museum%00",
 ]
 API = [
     ("/api/facilities?district=%00", "district"),
@@ -25,6 +27,7 @@ API = [
     ("/api/coverage?kind=museum&layer=%00", "layer"),
     ("/ogc/collections/museum/items?name=%00", "name"),
     ("/api/facilities?kind=museum&x%00y=1", "x\\x00y"),
+    ("/ogc/collections/museum%00/items", "cid"),
 ]
 
 
