@@ -86,9 +86,21 @@ def _nul_parameter() -> str | None:
     return None
 
 
-def _reject_nul_characters() -> None:
-    """``before_request``: a 400 naming the parameter that holds a NUL character (JSON or HTML)."""
-    name = _nul_parameter()
+def _nul_upload_field() -> str | None:
+    """The first text field or file name of a multipart form (an upload) holding a NUL character."""
+    if request.mimetype != "multipart/form-data":
+        return None
+    for name, value in request.form.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "\\x00")
+    for name, upload in request.files.items(multi=True):
+        if "\x00" in (upload.filename or ""):
+            return name
+    return None
+
+
+def _refuse_nul(name: str | None) -> None:
+    """Abort with a 400 naming ``name`` (JSON under /api and /ogc, else an HTML page), unless it is None."""
     if name is None:
         return
     message = f"参数 {name} 含有空字符（\\x00），请删除后重试 / parameter '{name}' contains a NUL character (\\x00)"
@@ -97,13 +109,24 @@ def _reject_nul_characters() -> None:
     abort(400, description=message)
 
 
+def _reject_nul_characters() -> None:
+    """``before_request`` (first): a 400 naming the parameter that holds a NUL character (JSON or HTML)."""
+    _refuse_nul(_nul_parameter())
+
+
+def _reject_nul_in_uploads() -> None:
+    """``before_request`` (after the permission check): the same for the fields of an upload form."""
+    _refuse_nul(_nul_upload_field())
+
+
 def init_input_guard(app: Flask) -> None:
     """Check every request's parameters before the other hooks and the views see them."""
     app.before_request_funcs.setdefault(None, []).insert(0, _reject_nul_characters)
 
 
 def init_app(app: Flask) -> None:
-    """Install the error handlers."""
+    """Install the error handlers (and the upload check, after the hooks registered before it)."""
+    app.before_request(_reject_nul_in_uploads)
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

@@ -7,6 +7,8 @@ answered 500.
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from flask.testing import FlaskClient
 
@@ -66,3 +68,28 @@ def test_form_with_nul_is_refused_before_login_runs(client: FlaskClient) -> None
 def test_ordinary_requests_pass(client: FlaskClient) -> None:
     assert client.get("/facilities?q=%E5%8D%9A%E7%89%A9").status_code == 200  # 博物
     assert client.get("/api/facilities?kind=museum&limit=1").status_code == 200
+
+
+UPLOAD = "名称,经度,纬度,座位数\n测试书房,113.6654,34.7802,20\n".encode()
+
+
+@pytest.mark.parametrize(("field", "value"), [("source", "web\x00test"), ("kind", "study_room\x00"),
+                                              ("crs", "wgs84\x00"), ("mode", "x\x00")])
+def test_upload_form_fields_with_nul_are_400(login_as, field: str, value: str) -> None:  # type: ignore[no-untyped-def]
+    data = {"kind": "study_room", "crs": "wgs84", "mode": "reject-file", "source": "webtest", field: value}
+    resp = login_as("clerk").post("/import", data={"file": (io.BytesIO(UPLOAD), "rooms.csv"), **data},
+                                  content_type="multipart/form-data")
+    assert resp.status_code == 400 and field in resp.get_data(as_text=True)
+
+
+def test_upload_file_name_with_nul_is_400(login_as) -> None:  # type: ignore[no-untyped-def]
+    resp = login_as("clerk").post("/import", data={"file": (io.BytesIO(UPLOAD), "ro\x00oms.csv"),
+                                                   "kind": "study_room", "crs": "wgs84"},
+                                  content_type="multipart/form-data")
+    assert resp.status_code == 400
+
+
+def test_uploads_are_checked_after_the_permission_check(client: FlaskClient) -> None:
+    resp = client.post("/import", data={"file": (io.BytesIO(UPLOAD), "a.csv"), "source": "x\x00"},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 302 and resp.headers["X-Registry-Denied"] == "facility.import"  # sign in first
