@@ -74,8 +74,11 @@ def _has_nul(value: Any) -> bool:
 
 def _nul_parameter() -> str | None:
     """The first path segment, query/form parameter (name or value) or JSON body holding a NUL character."""
-    fields = [(name, str(value)) for name, value in (request.view_args or {}).items()]  # path segments
-    fields += request.args.items(multi=True)
+    fields: list[tuple[str, str]] = []
+    if "\x00" in request.path:
+        fields += [(name, str(value)) for name, value in (request.view_args or {}).items()]  # path segments
+    if b"%00" in request.query_string or b"\x00" in request.query_string:  # the only ways to spell it there
+        fields += request.args.items(multi=True)
     if request.mimetype == "application/x-www-form-urlencoded":
         fields += request.form.items(multi=True)
     for name, value in fields:
