@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask, abort, jsonify, render_template, request
@@ -58,9 +59,9 @@ def _unexpected(err: Exception):  # type: ignore[no-untyped-def]
 
 # --------------------------------------------------------------------------- NUL characters
 # PostgreSQL text cannot hold U+0000: a value carrying one would make the database raise a DataError
-# (a 500) wherever it reaches a query.  Every request is checked once, before any view runs.  Uploads
-# (multipart) are left to the importer, which reads files itself; their parsing is not moved ahead of
-# the permission check.
+# (a 500) wherever it reaches a query.  Every request is checked once, before any view runs; upload
+# forms (multipart) only after the permission check, so that an upload is not parsed for a visitor
+# who may not send it.
 def _has_nul(value: Any) -> bool:
     """True when a parsed JSON value holds a NUL character in any string (key or value)."""
     if isinstance(value, str):
@@ -72,6 +73,14 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+def _first_nul_field(fields: Iterable[tuple[str, str]]) -> str | None:
+    """The name (NUL shown as ``\\x00``) of the first ``(name, value)`` pair holding a NUL character."""
+    for name, value in fields:
+        if "\x00" in name or "\x00" in value:
+            return name.replace("\x00", "\\x00")
+    return None
+
+
 def _nul_parameter() -> str | None:
     """The first path segment, query/form parameter (name or value) or JSON body holding a NUL character."""
     fields: list[tuple[str, str]] = []
@@ -81,9 +90,9 @@ def _nul_parameter() -> str | None:
         fields += request.args.items(multi=True)
     if request.mimetype == "application/x-www-form-urlencoded":
         fields += request.form.items(multi=True)
-    for name, value in fields:
-        if "\x00" in name or "\x00" in value:
-            return name.replace("\x00", "\\x00")
+    name = _first_nul_field(fields)
+    if name is not None:
+        return name
     if request.is_json and (b"\x00" in request.get_data(cache=True) or _has_nul(request.get_json(silent=True))):
         return "body"
     return None
@@ -93,9 +102,9 @@ def _nul_upload_field() -> str | None:
     """The first text field or file name of a multipart form (an upload) holding a NUL character."""
     if request.mimetype != "multipart/form-data":
         return None
-    for name, value in request.form.items(multi=True):
-        if "\x00" in name or "\x00" in value:
-            return name.replace("\x00", "\\x00")
+    name = _first_nul_field(request.form.items(multi=True))
+    if name is not None:
+        return name
     for name, upload in request.files.items(multi=True):
         if "\x00" in (upload.filename or ""):
             return name
